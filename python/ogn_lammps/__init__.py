@@ -1,0 +1,7 @@
+"""ogn-lammps: observation-based graph networks that learn MD and run inside LAMMPS.
+
+Stages (each one command, each reading only what the previous one wrote):
+ground-truth decks in inputs/ -> ogn_lammps.dataset -> (training, export, fix ogn: to come).
+"""
+
+__version__ = "0.1.0"

