@@ -1,0 +1,72 @@
+"""Shared fixtures: real ground-truth decks run once per session with the wheel's `lmp`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+INPUTS = REPO / "inputs"
+BIN = Path(sys.executable).parent
+
+# Reduced runs of every deck: one train and one test trajectory, shorter equilibration.
+# The LJ liquid runs 3000 NVE steps so that its energy-drift slope is not lost in the
+# per-step fluctuations of dt = 0.005 at T = 3.0 (about 2e-3 eps per atom).
+SMALL = {
+    "lj": dict(nsteps=3000, neq=3000, npre=500),
+    "lj_glass": dict(nsteps=1000, neq=2000, npre=500, nglass=1000),
+    "sio2": dict(nsteps=1000, neq=2000, npre=2000),
+    "si": dict(nsteps=1000, neq=3000, npre=1000),
+    "cuzr": dict(nsteps=1000, neq=3000, npre=1000),
+}
+
+
+def deck_env() -> dict:
+    """The environment of a user's shell: no LAMMPS_POTENTIALS, one OpenMP thread."""
+    env = dict(os.environ)
+    env.pop("LAMMPS_POTENTIALS", None)
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def run_deck(system: str, out: Path, cwd: Path | None = None, mpi: int = 0, **variables) -> subprocess.CompletedProcess:
+    """Run inputs/<system>_ground_truth.in with -var overrides; fail the test on error."""
+    cmd = [str(BIN / "lmp"), "-in", str(INPUTS / f"{system}_ground_truth.in"), "-log", "none", "-nocite"]
+    if mpi:
+        cmd = [str(BIN / "mpirun"), "-np", str(mpi)] + cmd
+    cmd += ["-var", "out", str(out), "-var", "inputs", str(INPUTS)]
+    for key, value in variables.items():
+        cmd += ["-var", key, str(value)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(cmd, cwd=cwd or out.parent, env=deck_env(), capture_output=True, text=True, timeout=1200)
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def deck_output(tmp_path_factory):
+    """deck_output(system) -> folder of a reduced real run of that system's deck (cached)."""
+    cache: dict[str, Path] = {}
+
+    def get(system: str) -> Path:
+        if system not in cache:
+            out = tmp_path_factory.mktemp(system) / "out"
+            # Run from an unrelated folder: the deck must not depend on the working directory.
+            run_deck(system, out, cwd=out.parent, seed=4242, ntrain=1, ntest=1, **SMALL[system])
+            cache[system] = out
+        return cache[system]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def tiny_lj(tmp_path_factory) -> Path:
+    """A very short LJ run with two train and one test trajectory, for dataset tests."""
+    out = tmp_path_factory.mktemp("tiny") / "lj"
+    run_deck("lj", out, seed=777, ntrain=2, ntest=1, nsteps=30, neq=200, npre=100)
+    return out
