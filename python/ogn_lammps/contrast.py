@@ -87,8 +87,12 @@ def run_nve(data_dir: Path, system: dict, multiple: int, md_steps: int) -> Run:
             run.time.append(step * timestep)
             run.atoms.append(natoms)
             run.energy.append(energy)
-            if not math.isfinite(energy) or natoms == 0:
-                run.failure = f"non-finite energy at step {step}"
+            if not math.isfinite(energy):
+                run.failure = f"non-finite energy by step {step}"
+                break
+            if natoms < run.atoms[0]:
+                # Energy per atom means nothing once atoms are gone: stop here.
+                run.failure = f"{run.atoms[0] - natoms} atoms lost by step {step}"
                 break
     except Exception as err:  # LAMMPS stops on a blown-up state ("Out of range atoms", ...)
         run.failure = str(err).strip().splitlines()[0][:100]
@@ -132,20 +136,22 @@ def plot(pairs: list[tuple[Run, Run]], output: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import SymmetricalLogLocator
 
-    fig, axes = plt.subplots(1, len(pairs), figsize=(3.6 * len(pairs), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(pairs), figsize=(max(3.8 * len(pairs), 6.0), 3.6), squeeze=False)
     for ax, (ref, long) in zip(axes[0], pairs):
         for run, style in ((ref, "-"), (long, "o-")):
             e = np.asarray(run.energy)
             text = f"{run.label} ({run.timestep:g})"
             if run.lost:
                 text += f", {run.lost} lost"
-            if run.failure:
+            if run.failure and not run.lost:
                 text += ", failed"
             ax.plot(run.time, e - e[0], style, ms=3, label=text)
         ax.set_title(ref.system)
         ax.set_xlabel("time (LJ tau)" if ref.system.startswith("lj") else "time (ps)")
         ax.set_yscale("symlog", linthresh=1e-4)
+        ax.yaxis.set_major_locator(SymmetricalLogLocator(linthresh=1e-4, base=100))
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("E(t) - E(0) per atom")
     fig.suptitle("Velocity-Verlet at dt and at k x dt from the same state (paper Fig. 4B)", fontsize=9)
