@@ -17,8 +17,9 @@ def test_long_timestep_breaks_energy_conservation(deck_output, tmp_path):
     for ref, long in pairs:
         assert ref.failure is None and ref.lost == 0
         assert ref.time[-1] == long.time[-1] or long.failure or long.lost
-        # at dt: energy conserved to the deck's tolerance; at k x dt: far worse, or lost atoms
-        assert abs(ref.drift) < (2e-3 if ref.system == "lj" else 2e-4)
+        # at dt: the energy only fluctuates (LJ at T = 3: about 2e-3 eps per atom);
+        # at k x dt: far worse, or lost atoms
+        assert ref.max_deviation < (2e-2 if ref.system == "lj" else 2e-3)
         assert long.failure or long.lost > 0 or long.max_deviation > 20 * ref.max_deviation, (ref, long)
 
 

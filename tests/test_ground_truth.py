@@ -129,7 +129,10 @@ def test_glass_is_quenched_from_the_liquid(deck_output):
     quenches = [r for r in log.runs if r["Step"][-1] - r["Step"][0] == 10000 and r["Temp"][0] > 2.5]
     assert len(quenches) == 2, "one 10 000-step quench per trajectory"
     for run in quenches:
-        assert run["Temp"][-1] == pytest.approx(0.5, rel=0.1)
+        temps = np.asarray(run["Temp"])
+        # Nose-Hoover follows the ramp with a lag and fluctuates: the end is near 0.5
+        assert temps[-1] == pytest.approx(0.5, rel=0.2)
+        assert temps[len(temps) // 2] == pytest.approx(1.75, rel=0.2)
     assert float(np.mean(nve_runs(deck_output("lj_glass"))["test_00"]["Temp"])) == pytest.approx(0.5, rel=0.05)
 
 
