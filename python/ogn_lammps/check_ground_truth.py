@@ -85,7 +85,7 @@ def _atom_lines(path: Path) -> list[str]:
 
 def format_report(results: list[dict], per_trajectory: bool = False) -> tuple[str, bool]:
     ok = True
-    head = f"{'system':<9} {'N':>5} {'N/volume':>9} {'g/cm3':>7} {'traj':>4} {'T target':>9} {'T mean':>9} {'T range':>17} {'drift/atom/1000':>15} {'max|P|':>9}  ok"
+    head = f"{'system':<9} {'N':>5} {'N/volume':>9} {'g/cm3':>7} {'traj':>4} {'T target':>9} {'T mean':>9} {'T range':>17} {'drift worst':>11} {'drift mean':>10} {'max|P|':>9}  ok"
     out = [head]
     for r in results:
         temps = [t["T"] for t in r["trajectories"]]
@@ -97,13 +97,13 @@ def format_report(results: list[dict], per_trajectory: bool = False) -> tuple[st
         worst = max(drifts, key=abs)
         out.append(
             f"{r['system']:<9} {r['n_atoms']:>5} {r['number_density']:>9.5f} {grams:>7} {len(temps):>4} {r['target_T']:>9g} {np.mean(temps):>9.4g} "
-            f"{min(temps):>8.4g}-{max(temps):<8.4g} {worst:>15.2e} {max(t['momentum'] for t in r['trajectories']):>9.1e}  {'yes' if within else 'NO'}"
+            f"{min(temps):>8.4g}-{max(temps):<8.4g} {worst:>11.2e} {np.mean(drifts):>10.2e} {max(t['momentum'] for t in r['trajectories']):>9.1e}  {'yes' if within else 'NO'}"
         )
         if per_trajectory:
             for t in r["trajectories"]:
                 out.append(f"    {t['name']:<10} steps {t['steps']:>6}  T {t['T']:9.4g}  drift {t['drift']:10.2e}")
     out.append("N/volume: atoms per sigma^3 (lj) or per A^3 (metal)")
-    out.append("drift: largest |slope| over the trajectories, eps (lj) or eV (metal) per atom per 1000 MD steps")
+    out.append("drift: slope of E_total per atom, eps (lj) or eV (metal) per 1000 MD steps; largest |.| and mean over trajectories")
     return "\n".join(out), ok
 
 
