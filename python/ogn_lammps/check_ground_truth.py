@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import find_dumps
-from .lammps_files import read_data_header
+from .lammps_files import read_data_header, read_dump
 
 AVOGADRO = 6.02214076e23
 DRIFT_BOUND = {"lj": 2e-3, "metal": 2e-4}
@@ -36,7 +36,8 @@ def _thermo(path: Path):
 
 def check(folder: Path) -> dict:
     system = json.loads((folder / "system.json").read_text())
-    names = [name for split in ("train", "test") for name, _ in find_dumps(folder)[split]]
+    dumps = [entry for split in ("train", "test") for entry in find_dumps(folder)[split]]
+    names = [name for name, _ in dumps]
     if not names:
         raise ValueError(f"{folder}: no trajectories")
     header = read_data_header(folder / f"{names[0]}.data")
@@ -58,8 +59,7 @@ def check(folder: Path) -> dict:
         )
     grams = None
     if system["units"] == "metal":
-        data = folder / f"{names[0]}.data"
-        types = np.loadtxt(_atom_lines(data), usecols=1, dtype=int)
+        types = next(read_dump(dumps[0][1])).types
         grams = float(header.masses[types - 1].sum()) / AVOGADRO
     return dict(
         system=system["system"],
@@ -70,17 +70,6 @@ def check(folder: Path) -> dict:
         mass_density=grams / (volume * 1e-24) if grams is not None else None,
         trajectories=rows,
     )
-
-
-def _atom_lines(path: Path) -> list[str]:
-    lines = path.read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("Atoms"))
-    out = []
-    for line in lines[start + 2 :]:
-        if not line.strip():
-            break
-        out.append(line)
-    return out
 
 
 def format_report(results: list[dict], per_trajectory: bool = False) -> tuple[str, bool]:
