@@ -70,3 +70,47 @@ def tiny_lj(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny") / "lj"
     run_deck("lj", out, seed=777, ntrain=2, ntest=1, nsteps=30, neq=200, npre=100)
     return out
+
+
+def run_module(module: str, *args, timeout: int = 900, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """python -m ogn_lammps.<module> ARGS in a user's environment; fail the test on error when check."""
+    cmd = [sys.executable, "-m", f"ogn_lammps.{module}", *map(str, args)]
+    proc = subprocess.run(cmd, env=deck_env(), capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    if check and proc.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tiny_lj) -> Path:
+    """dataset.h5 of the tiny LJ run: 2 x 31 training frames, 31 test frames."""
+    run_module("dataset", tiny_lj)
+    return tiny_lj / "dataset.h5"
+
+
+def write_config(path: Path, dataset: Path, **train) -> Path:
+    """A small Fast-OGN training config (L = 2, k = 5) for tests."""
+    settings = dict(steps=8, test_every=4, test_configs=3, log_every=2, checkpoint_minutes=100.0)
+    settings.update(train)
+    layers = settings.pop("n_layers", 2)
+    lines = ["[data]", f'dataset = "{dataset}"', "k = 5", "[model]", f"n_layers = {layers}", "[train]"]
+    lines += [f"{key} = {str(value).lower() if isinstance(value, bool) else repr(value)}" for key, value in settings.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_run(tiny_dataset, tmp_path_factory) -> Path:
+    """A real 8-step training run on the tiny dataset: its output folder."""
+    folder = tmp_path_factory.mktemp("trained")
+    config = write_config(folder / "config_in.toml", tiny_dataset)
+    run_module("train", "--config", config, "--out", folder / "run", "--quiet")
+    return folder / "run"
+
+
+@pytest.fixture(scope="session")
+def exported_model(trained_run) -> Path:
+    """model.pt exported from `trained_run` with the real export command."""
+    path = trained_run / "model.pt"
+    run_module("export", trained_run / "checkpoint.pt", "-o", path)
+    return path

@@ -1,0 +1,574 @@
+"""Train an OGN on a dataset file (paper Methods 4.4).
+
+    python -m ogn_lammps.train --config configs/lj_fast.toml
+    python -m ogn_lammps.train --config configs/lj_fast.toml --data data/lj/dataset.h5 \\
+        --out runs/lj_fast --steps 9000
+    python -m ogn_lammps.train --out runs/lj_fast --resume     # continue after a stop
+
+A training pair is (frame t, frame t + k) of one training trajectory: the input is the
+frame-t graph, the target [x(t+k) - x(t), v(t+k) - v(t)]. One configuration per gradient step
+(the paper's batch), each with one random cubic symmetry per epoch, Adam with the learning
+rate decaying exponentially from lr_start to lr_end over the planned steps, MSE of the
+standardized outputs.
+
+Writes into --out: checkpoint.pt (atomically, every few minutes, at the end, and on SIGINT /
+SIGTERM), log.csv, loss.png and config.toml (the resolved configuration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import os
+import signal
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .dataset import Dataset
+from .graph import box_lengths, build_graph
+from .model import OGN, ModelConfig
+from .symmetry import CUBIC_SYMMETRIES
+
+CHECKPOINT_FORMAT = 1
+LOG_FIELDS = ["step", "epoch", "lr", "train_loss", "test_loss", "wall_s", "configs_per_s"]
+
+DEFAULTS = {
+    "data": {"dataset": "data/lj/dataset.h5", "k": None},
+    "model": {"n_layers": 10, "width": 64, "cutoff": None, "edge_chunk": 8192},
+    "train": {
+        "steps": 10_000_000,  # the paper's 1000 epochs of 10 000 configurations
+        "lr_start": 1e-4,
+        "lr_end": 1e-6,
+        "seed": 0,
+        "batch_size": 1,
+        "augment": True,  # a random cubic symmetry per configuration per epoch (4.4 vii)
+        "test_every": 1000,
+        "test_configs": 100,
+        "log_every": 100,
+        "checkpoint_minutes": 5.0,
+        "graph_cache_mb": 2048,
+        "device": "auto",
+        "threads": 0,
+    },
+}
+
+
+class TrainingError(RuntimeError):
+    """A training run that cannot start or continue; the message says why."""
+
+
+def load_config(path: str | Path | None) -> dict:
+    """DEFAULTS updated by a TOML file; unknown sections or keys are an error."""
+    config = {section: dict(values) for section, values in DEFAULTS.items()}
+    if path is None:
+        return config
+    path = Path(path)
+    try:
+        loaded = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise TrainingError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as err:
+        raise TrainingError(f"{path}: not valid TOML: {err}") from None
+    for section, values in loaded.items():
+        if section not in config or not isinstance(values, dict):
+            raise TrainingError(f"{path}: unknown section [{section}], expected one of {sorted(config)}")
+        for key, value in values.items():
+            if key not in config[section]:
+                raise TrainingError(f"{path}: unknown key {key!r} in [{section}], expected one of {sorted(config[section])}")
+            config[section][key] = _checked(path, section, key, value, DEFAULTS[section][key])
+    return config
+
+
+def _checked(path, section: str, key: str, value, default):
+    """The TOML value, if its type fits the default's (a quoted "false" is not a boolean)."""
+    if default is None:
+        expected = (int, float, str)
+    elif isinstance(default, bool):
+        expected = (bool,)
+    elif isinstance(default, (int, float)):
+        expected = (int, float)
+    else:
+        expected = (str,)
+    if isinstance(value, bool) and bool not in expected or not isinstance(value, expected):
+        names = " or ".join(t.__name__ for t in expected)
+        raise TrainingError(f"{path}: [{section}] {key} = {value!r}: expected {names}, got {type(value).__name__}")
+    return value
+
+
+def dump_config(config: dict) -> str:
+    lines = []
+    for section, values in config.items():
+        lines.append(f"[{section}]")
+        for key, value in values.items():
+            if value is None:
+                continue
+            lines.append(f"{key} = {value!r}" if not isinstance(value, str) else f'{key} = "{value}"')
+        lines.append("")
+    return "\n".join(lines)
+
+
+def learning_rate(step: int, train: dict) -> float:
+    """Exponential decay from lr_start at step 0 to lr_end at the planned last step (4.4 v)."""
+    fraction = min(step / max(train["steps"], 1), 1.0)
+    return train["lr_start"] * (train["lr_end"] / train["lr_start"]) ** fraction
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class Sample:
+    """One training pair in tensors: graph of frame t and the target change over k steps."""
+
+    types: torch.Tensor
+    velocities: torch.Tensor  # float64 (N, 3)
+    edge_index: torch.Tensor  # int64 (2, E)
+    edge_vectors: torch.Tensor  # float64 (E, 3)
+    targets: torch.Tensor  # float64 (N, 6)
+
+
+class Pairs:
+    """(frame t, frame t + k) pairs of one split, held in memory, with cached graphs."""
+
+    def __init__(self, dataset: Dataset, split: str, k: int, cutoff: float, cache_mb: float):
+        if k < 1:
+            raise TrainingError(f"k must be a positive number of MD steps, got {k}")
+        if k % dataset.frame_stride:
+            raise TrainingError(
+                f"k = {k} MD steps is not a multiple of the dataset's frame stride {dataset.frame_stride}"
+            )
+        self.k_frames = k // dataset.frame_stride
+        self.cutoff = cutoff
+        self.lengths = box_lengths(dataset.box)
+        self.types = torch.as_tensor(dataset.types, dtype=torch.int64)
+        self.positions, self.velocities, self.index = [], [], []
+        for t, name in enumerate(dataset.trajectories(split)):
+            traj = dataset.trajectory(split, name)
+            n_frames = traj["positions"].shape[0]
+            if n_frames <= self.k_frames:
+                raise TrainingError(
+                    f"{dataset.path}: {split}/{name} has {n_frames} frames, fewer than k + 1 = {self.k_frames + 1}"
+                )
+            self.positions.append(traj["positions"])
+            self.velocities.append(traj["velocities"])
+            self.index += [(t, f) for f in range(n_frames - self.k_frames)]
+        if not self.index:
+            raise TrainingError(f"{dataset.path}: no {split} trajectories")
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._cache_bytes = 0
+        self._cache_limit = cache_mb * 2**20
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def graph(self, pair: int) -> tuple[np.ndarray, np.ndarray]:
+        """Edges of frame t, built once: (edge_index int32, shifts int8) are cached."""
+        t, f = self.index[pair]
+        positions = self.positions[t][f]
+        wrapped = np.mod(positions, self.lengths)
+        cached = self._cache.get(pair)
+        if cached is None:
+            edge_index, vectors = build_graph(positions, self.lengths, self.cutoff)
+            shifts = np.rint((vectors - (wrapped[edge_index[1]] - wrapped[edge_index[0]])) / self.lengths)
+            cached = (edge_index.astype(np.int32), shifts.astype(np.int8))
+            size = cached[0].nbytes + cached[1].nbytes
+            if self._cache_bytes + size <= self._cache_limit:
+                self._cache[pair] = cached
+                self._cache_bytes += size
+        edge_index, shifts = cached
+        i, j = edge_index
+        vectors = wrapped[j] - wrapped[i] + shifts * self.lengths
+        return edge_index.astype(np.int64), vectors
+
+    def sample(self, pair: int, symmetry: int = 0) -> Sample:
+        t, f = self.index[pair]
+        edge_index, vectors = self.graph(pair)
+        x0, v0 = self.positions[t][f], self.velocities[t][f]
+        x1, v1 = self.positions[t][f + self.k_frames], self.velocities[t][f + self.k_frames]
+        targets = np.concatenate([x1 - x0, v1 - v0], 1)
+        op = CUBIC_SYMMETRIES[symmetry]
+        targets = np.concatenate([targets[:, :3] @ op.T, targets[:, 3:] @ op.T], 1)
+        return Sample(
+            types=self.types,
+            velocities=torch.from_numpy(v0 @ op.T),
+            edge_index=torch.from_numpy(edge_index),
+            edge_vectors=torch.from_numpy(vectors @ op.T),
+            targets=torch.from_numpy(targets),
+        )
+
+
+def collate(samples: list[Sample]) -> Sample:
+    """Several configurations as one disjoint graph (torch_geometric's batching)."""
+    if len(samples) == 1:
+        return samples[0]
+    from torch_geometric.data import Batch, Data
+
+    batch = Batch.from_data_list(
+        [Data(types=s.types, v=s.velocities, edge_index=s.edge_index, edge_attr=s.edge_vectors, y=s.targets,
+              num_nodes=len(s.types)) for s in samples]
+    )
+    return Sample(batch.types, batch.v, batch.edge_index, batch.edge_attr, batch.y)
+
+
+# --------------------------------------------------------------------------- training
+
+
+class Trainer:
+    def __init__(self, config: dict, out: Path, resume: bool):
+        self.out = out
+        self.checkpoint_path = out / "checkpoint.pt"
+        state = None
+        if resume:
+            if not self.checkpoint_path.is_file():
+                raise TrainingError(f"--resume: no checkpoint at {self.checkpoint_path}")
+            state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
+            if state.get("format") != CHECKPOINT_FORMAT:
+                raise TrainingError(
+                    f"{self.checkpoint_path}: checkpoint format {state.get('format')}, expected {CHECKPOINT_FORMAT}"
+                )
+            config = state["config"]
+        elif self.checkpoint_path.exists():
+            raise TrainingError(
+                f"{self.checkpoint_path} exists: pass --resume to continue it, or choose another --out"
+            )
+        self.config = config
+        train = config["train"]
+        self.train_cfg = train
+        if train["threads"]:
+            torch.set_num_threads(int(train["threads"]))
+        self.device = self._device(train["device"])
+
+        dataset_path = Path(config["data"]["dataset"])
+        if not dataset_path.is_file():
+            raise TrainingError(
+                f"{dataset_path}: dataset file not found; build it with python -m ogn_lammps.dataset DIR"
+            )
+        with Dataset(dataset_path) as ds:
+            k = config["data"]["k"]
+            k = int(ds.info.get("k", 1) if k is None else k)
+            cutoff = config["model"]["cutoff"]
+            cutoff = float(ds.info["cutoff"] if cutoff is None else cutoff)
+            if cutoff <= 0:
+                raise TrainingError(f"cutoff must be positive, got {cutoff}")
+            config["data"]["k"], config["model"]["cutoff"] = k, cutoff
+            self.meta = {
+                "system": ds.system,
+                "units": ds.units,
+                "dt": ds.dt,
+                "k": k,
+                "cutoff": cutoff,
+                "type_names": list(ds.type_names),
+                "masses": [float(m) for m in ds.masses],
+                "n_atoms": int(len(ds.types)),
+                "dataset": str(dataset_path),
+            }
+            self.train_pairs = Pairs(ds, "train", k, cutoff, train["graph_cache_mb"])
+            self.test_pairs = Pairs(ds, "test", k, cutoff, train["graph_cache_mb"] / 8)
+        if state is not None and state["meta"]["dataset"] != self.meta["dataset"]:
+            raise TrainingError(f"--resume: checkpoint trained on {state['meta']['dataset']}, config names {dataset_path}")
+        n_test = min(int(train["test_configs"]), len(self.test_pairs))
+        self.test_indices = np.linspace(0, len(self.test_pairs) - 1, n_test).round().astype(int)
+
+        torch.manual_seed(int(train["seed"]))
+        self.model_config = ModelConfig(
+            n_types=len(self.meta["type_names"]),
+            n_layers=int(config["model"]["n_layers"]),
+            width=int(config["model"]["width"]),
+            edge_chunk=int(config["model"]["edge_chunk"]),
+        )
+        self.model = OGN(self.model_config).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train["lr_start"])
+        self.step = 0
+        self.elapsed = 0.0
+        self.test_loss = math.nan
+        if state is not None:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.step = int(state["step"])
+            self.elapsed = float(state["elapsed"])
+            self.test_loss = float(state.get("test_loss", math.nan))
+        self.batch_size = int(train["batch_size"])
+        self.batches_per_epoch = math.ceil(len(self.train_pairs) / self.batch_size)
+        self._stop_signal = None
+
+    @staticmethod
+    def _device(name: str) -> torch.device:
+        if name == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if name == "cuda" and not torch.cuda.is_available():
+            raise TrainingError("device cuda requested, but torch sees no CUDA device")
+        return torch.device(name)
+
+    # One permutation and one symmetry per pair per epoch, from (seed, epoch) alone, so that
+    # a resumed run sees exactly the batches a straight run would have seen.
+    def epoch_plan(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([int(self.train_cfg["seed"]), epoch])
+        order = rng.permutation(len(self.train_pairs))
+        ops = rng.integers(0, len(CUBIC_SYMMETRIES), len(self.train_pairs))
+        return order, ops if self.train_cfg["augment"] else np.zeros_like(ops)
+
+    def batch(self, step: int) -> Sample:
+        epoch, position = divmod(step, self.batches_per_epoch)
+        if getattr(self, "_plan_epoch", None) != epoch:
+            self._plan = self.epoch_plan(epoch)
+            self._plan_epoch = epoch
+        order, ops = self._plan
+        chosen = order[position * self.batch_size:(position + 1) * self.batch_size]
+        return collate([self.train_pairs.sample(int(p), int(ops[p])) for p in chosen])
+
+    def to_device(self, s: Sample) -> Sample:
+        d = self.device
+        return Sample(s.types.to(d), s.velocities.to(d), s.edge_index.to(d), s.edge_vectors.to(d), s.targets.to(d))
+
+    def train_step(self, step: int) -> float:
+        s = self.to_device(self.batch(step))
+        self.model.update_statistics(s.types, s.velocities, s.edge_vectors, s.targets)
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(step, self.train_cfg)
+        prediction = self.model.standardized_output(s.types, s.velocities, s.edge_index, s.edge_vectors)
+        target = self.model.target_norm(s.targets.to(prediction.dtype))
+        loss = torch.mean((prediction - target) ** 2)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def evaluate_test(self) -> float:
+        losses = []
+        for pair in self.test_indices:
+            s = self.to_device(self.test_pairs.sample(int(pair)))
+            prediction = self.model.standardized_output(s.types, s.velocities, s.edge_index, s.edge_vectors)
+            target = self.model.target_norm(s.targets.to(prediction.dtype))
+            losses.append(float(torch.mean((prediction - target) ** 2)))
+        return float(np.mean(losses))
+
+    def sample_configuration(self) -> dict:
+        """A test configuration kept in the checkpoint, for the export's eager/script check."""
+        t, f = self.test_pairs.index[0]
+        return {
+            "types": self.test_pairs.types.numpy().copy(),
+            "positions": self.test_pairs.positions[t][f].copy(),
+            "velocities": self.test_pairs.velocities[t][f].copy(),
+            "box_lengths": self.test_pairs.lengths.copy(),
+        }
+
+    def save_checkpoint(self) -> None:
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "test_loss": self.test_loss,
+            "config": self.config,
+            "meta": self.meta,
+            "model_config": self.model_config.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "sample": self.sample_configuration(),
+        }
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(self.checkpoint_path, buffer.getvalue())
+
+    # ---------------------------------------------------------------- log and plot
+
+    def read_log(self) -> list[dict]:
+        path = self.out / "log.csv"
+        if not path.is_file():
+            return []
+        with open(path, newline="") as fh:
+            return [row for row in csv.DictReader(fh)]
+
+    def write_log(self, rows: list[dict]) -> None:
+        text = io.StringIO()
+        writer = csv.DictWriter(text, LOG_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_bytes(self.out / "log.csv", text.getvalue().encode())
+
+    def plot(self, rows: list[dict]) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        def series(key):
+            pts = [(int(r["step"]), float(r[key])) for r in rows if r.get(key) not in ("", None)]
+            return [p[0] for p in pts], [p[1] for p in pts]
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for key, label in (("train_loss", "train (running mean)"), ("test_loss", "test")):
+            x, y = series(key)
+            if x:
+                ax.plot(x, y, "-" if key == "train_loss" else "o-", label=label, ms=3)
+        ax.set_yscale("log")
+        ax.set_xlabel("gradient step (one configuration each)")
+        ax.set_ylabel("standardized MSE loss")
+        m = self.meta
+        ax.set_title(f"{m['system']}: L = {self.model_config.n_layers}, k = {m['k']}")
+        ax.legend()
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=110)
+        plt.close(fig)
+        atomic_write_bytes(self.out / "loss.png", buffer.getvalue())
+
+    # ---------------------------------------------------------------- main loop
+
+    def _on_signal(self, signum, frame):
+        self._stop_signal = signum
+
+    def run(self, stop_at: int | None = None, minutes: float | None = None, quiet: bool = False) -> int:
+        from tqdm import tqdm
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(self.out / "config.toml", dump_config(self.config).encode())
+        train = self.train_cfg
+        total = int(train["steps"])
+        end = min(total, stop_at) if stop_at else total
+        rows = [r for r in self.read_log() if int(r["step"]) <= self.step]
+        self.write_log(rows)
+        old_handlers = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        m = self.meta
+        print(
+            f"train: {m['system']} L = {self.model_config.n_layers}, width {self.model_config.width}, k = {m['k']}, "
+            f"cutoff {m['cutoff']}, {len(self.train_pairs)} training pairs, {len(self.test_indices)} test pairs, "
+            f"device {self.device}, steps {self.step} -> {end} of {total}",
+            file=sys.stderr,
+            flush=True,
+        )
+        started = time.monotonic()
+        run_start = last_save = started
+        interval_losses: list[float] = []
+        interval_start = time.monotonic()
+        # A redirected log gets a line every 30 s instead of a redraw per step.
+        interactive = sys.stderr.isatty()
+        bar = tqdm(total=end, initial=self.step, disable=quiet, unit="step", dynamic_ncols=True, file=sys.stderr,
+                   mininterval=0.5 if interactive else 30.0)
+        try:
+            while self.step < end:
+                loss = self.train_step(self.step)
+                if not math.isfinite(loss):
+                    raise TrainingError(
+                        f"training loss became {loss} at step {self.step}; the last checkpoint "
+                        f"({self.checkpoint_path}) is from before it"
+                    )
+                self.step += 1
+                interval_losses.append(loss)
+                bar.update(1)
+                now = time.monotonic()
+                test_now = self.step % int(train["test_every"]) == 0 or self.step == end
+                if test_now:
+                    self.test_loss = self.evaluate_test()
+                if self.step % int(train["log_every"]) == 0 or test_now:
+                    speed = len(interval_losses) * self.batch_size / max(now - interval_start, 1e-9)
+                    rows.append(self._row(float(np.mean(interval_losses)), speed,
+                                          self.test_loss if test_now else None, self.elapsed + now - started))
+                    interval_losses, interval_start = [], time.monotonic()
+                    bar.set_postfix(loss=rows[-1]["train_loss"], test=f"{self.test_loss:.3g}",
+                                    lr=f"{learning_rate(self.step, train):.2g}")
+                    self.write_log(rows)
+                    if test_now:
+                        self.plot(rows)
+                stop_time = minutes is not None and now - run_start >= minutes * 60
+                if now - last_save >= float(train["checkpoint_minutes"]) * 60 or self._stop_signal or stop_time:
+                    self.elapsed += now - started
+                    started = now
+                    self.save_checkpoint()
+                    last_save = now
+                if self._stop_signal or stop_time:
+                    break
+            if not self._stop_signal:
+                self.elapsed += time.monotonic() - started
+                started = time.monotonic()
+                self.save_checkpoint()
+                self.write_log(rows)
+                self.plot(rows)
+        finally:
+            bar.close()
+            for sig, handler in old_handlers.items():
+                signal.signal(sig, handler)
+        if self._stop_signal:
+            name = signal.Signals(self._stop_signal).name
+            print(f"train: {name} at step {self.step}: checkpoint saved to {self.checkpoint_path}; "
+                  f"continue with --out {self.out} --resume", file=sys.stderr)
+            return 128 + self._stop_signal
+        state = "finished" if self.step >= total else "stopped"
+        print(f"train: {state} at step {self.step} of {total}, test loss {self.test_loss:.4g}, "
+              f"{self.elapsed / 60:.1f} min; checkpoint {self.checkpoint_path}", file=sys.stderr)
+        return 0
+
+    def _row(self, train_loss, speed, test_loss, wall) -> dict:
+        epoch = self.step / self.batches_per_epoch
+        return {
+            "step": self.step,
+            "epoch": f"{epoch:.4f}",
+            "lr": f"{learning_rate(self.step, self.train_cfg):.4e}",
+            "train_loss": "" if train_loss is None or math.isnan(train_loss) else f"{train_loss:.6g}",
+            "test_loss": "" if test_loss is None else f"{test_loss:.6g}",
+            "wall_s": f"{wall:.1f}",
+            "configs_per_s": "" if math.isnan(speed) else f"{speed:.3f}",
+        }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ogn_lammps.train", description=__doc__.splitlines()[0])
+    p.add_argument("--config", help="TOML file (configs/<system>_<fast|reference>.toml)")
+    p.add_argument("--data", help="dataset file (overrides [data] dataset)")
+    p.add_argument("--out", required=True, help="folder for checkpoint.pt, log.csv, loss.png")
+    p.add_argument("--steps", type=int, help="planned gradient steps (overrides [train] steps; sets the LR decay)")
+    p.add_argument("--k", type=int, help="MD steps per inference (overrides [data] k)")
+    p.add_argument("--layers", type=int, help="message-passing layers (overrides [model] n_layers)")
+    p.add_argument("--seed", type=int, help="overrides [train] seed")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides [train] device")
+    p.add_argument("--test-every", type=int, help="overrides [train] test_every")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt with its own config")
+    p.add_argument("--stop-at", type=int, help="stop at this step (checkpoint saved; --resume goes on)")
+    p.add_argument("--minutes", type=float, help="stop after this wall time (checkpoint saved; --resume goes on)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    try:
+        config = load_config(args.config)
+        overrides = {
+            ("data", "dataset"): args.data,
+            ("train", "steps"): args.steps,
+            ("data", "k"): args.k,
+            ("model", "n_layers"): args.layers,
+            ("train", "seed"): args.seed,
+            ("train", "device"): args.device,
+            ("train", "test_every"): args.test_every,
+        }
+        if args.resume:
+            given = [f"--{key.replace('_', '-')}" for (section, key), value in overrides.items() if value is not None]
+            if args.config or given:
+                raise TrainingError(f"--resume uses the checkpoint's own configuration; drop {args.config and '--config' or ''} {' '.join(given)}".strip())
+        for (section, key), value in overrides.items():
+            if value is not None:
+                config[section][key] = value
+        trainer = Trainer(config, Path(args.out), args.resume)
+        return trainer.run(stop_at=args.stop_at, minutes=args.minutes, quiet=args.quiet)
+    except TrainingError as err:
+        print(f"train: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
