@@ -17,7 +17,7 @@ pip install -q "torch==2.13.0"
 pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "cmake>=3.25" ninja
 # No build isolation: an isolated build environment would fetch its own (CUDA) torch.
 echo "setup: installing ogn-lammps (editable) and its dependencies"
-pip install -q --no-build-isolation -e ".[test]"
+pip install -q --no-build-isolation -e ".[test,bench]"
 cat pyproject.toml scripts/setup.sh | sha256sum > .venv/.ogn-lammps-setup
 echo "setup: done; activate with: source .venv/bin/activate"
 
@@ -31,5 +31,13 @@ if [ "$example" = 1 ]; then
     .venv/bin/python -m ogn_lammps.dataset "$out/lj"
     echo "example: velocity-Verlet at dt against k x dt"
     .venv/bin/python -m ogn_lammps.contrast --data-root "$out" --systems lj -o "$out/contrast.png"
+    echo "example: 200 steps of Fast-OGN training (the paper trains 10 million) -> $out/train"
+    rm -rf "$out/train"
+    .venv/bin/python -m ogn_lammps.train --config configs/lj_fast.toml --data "$out/lj/dataset.h5" \
+        --out "$out/train" --steps 200 --test-every 100
+    .venv/bin/python -m ogn_lammps.export "$out/train/checkpoint.pt" -o "$out/model.pt"
+    echo "example: rollout of 100 MD steps and its evaluation against LAMMPS -> $out/evaluation"
+    .venv/bin/python -m ogn_lammps.rollout "$out/model.pt" --data "$out/lj/dataset.h5" -o "$out/rollout.h5"
+    .venv/bin/python -m ogn_lammps.evaluate "$out/rollout.h5" -o "$out/evaluation"
     echo "example: done; outputs in $out/"
 fi

@@ -103,7 +103,7 @@ def test_initialisation_is_truncated_fan_in_normal():
     std = 1 / np.sqrt(256)
     assert float(w.abs().max()) <= 2 * std / 0.87962566 + 1e-6
     assert abs(float(w.std()) - std) < 0.05 * std
-    assert float(m.layers[0].node_update.hidden.bias.abs().max()) == 0
+    assert float(m.layers[0].node_update.hidden.bias.detach().abs().max()) == 0
 
 
 def test_cubic_symmetries_form_the_cube_group():
