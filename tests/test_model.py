@@ -159,10 +159,11 @@ def test_standardizer_equals_numpy():
     np.testing.assert_allclose(s.inverse(s(torch.from_numpy(x))).numpy(), x, rtol=1e-10)
 
 
-def test_training_statistics_equal_numpy_over_the_batches_seen(tiny_dataset, tmp_path):
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_training_statistics_equal_numpy_over_the_batches_seen(tiny_dataset, tmp_path, batch_size):
     from conftest import write_config
 
-    config = load_config(write_config(tmp_path / "c.toml", tiny_dataset, steps=5))
+    config = load_config(write_config(tmp_path / "c.toml", tiny_dataset, steps=5, batch_size=batch_size))
     trainer = Trainer(config, tmp_path / "run", resume=False)
     for step in range(5):
         trainer.train_step(step)
@@ -186,3 +187,21 @@ def test_forward_flops_counts_the_matmuls():
     expected += 2 * 2 * (1000 * 3 * 64 * 64 + 100 * 4 * 64 * 64 + 100 * (256 * 64 + 64 * 64))
     expected += 2 * 100 * (64 * 64 + 64 * 6)
     assert flops == expected
+
+
+def test_batched_configurations_equal_single_ones(tiny_dataset, model):
+    """batch_size > 1 joins configurations into one disjoint graph (torch_geometric's Batch)."""
+    from ogn_lammps.train import collate
+
+    with Dataset(tiny_dataset) as ds:
+        pairs = Pairs(ds, "train", 5, ds.info["cutoff"], cache_mb=64)
+    samples = [pairs.sample(0, 3), pairs.sample(30, 11)]
+    batch = collate(samples)
+    n = len(samples[0].types)
+    assert batch.edge_index.shape[1] == sum(s.edge_index.shape[1] for s in samples)
+    assert int(batch.edge_index[:, samples[0].edge_index.shape[1]:].min()) == n  # second graph offset by N
+    with torch.no_grad():
+        joint = model(batch.types, batch.velocities, batch.edge_index, batch.edge_vectors)
+        single = torch.cat([model(s.types, s.velocities, s.edge_index, s.edge_vectors) for s in samples])
+    torch.testing.assert_close(joint, single, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(batch.targets, torch.cat([s.targets for s in samples]))
