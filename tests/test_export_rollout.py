@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 
 import h5py
 import numpy as np
@@ -12,7 +11,7 @@ import torch
 
 from conftest import run_module
 from ogn_lammps.dataset import Dataset
-from ogn_lammps.export import load_checkpoint, model_from_checkpoint, sample_inputs
+from ogn_lammps.export import load_checkpoint, model_from_checkpoint
 from ogn_lammps.graph import box_lengths, build_graph
 from ogn_lammps.rollout import ModelError, check_compatible, load_model
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from .atomic import atomic_write_bytes
 from .dataset import Dataset
 from .environment import forcefield_file, start_lammps
 from .rollout import ModelError
@@ -90,8 +91,6 @@ def momenta(types: np.ndarray, masses: np.ndarray, velocities: np.ndarray) -> np
 
 
 def _save(fig, path: Path) -> None:
-    from .train import atomic_write_bytes
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     atomic_write_bytes(path, buffer.getvalue())
@@ -231,8 +230,6 @@ def evaluate(rollout_path: Path, data: Path | None, out: Path, n_atoms_plot: int
     writer = csv.DictWriter(text, list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
-    from .train import atomic_write_bytes
-
     atomic_write_bytes(out / "rmse.csv", text.getvalue().encode())
     return rows
 

@@ -18,13 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from . import __version__
 from .graph import build_graph
 from .model import OGN, ModelConfig
-from .train import CHECKPOINT_FORMAT, atomic_write_bytes
+from .atomic import atomic_write_bytes
+from .rollout import ModelError, load_model
+from .train import CHECKPOINT_FORMAT
 
 MODEL_FORMAT = 1
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -153,23 +154,14 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         if args.show:
-            from .rollout import load_model
-
             print(json.dumps(load_model(args.show)[1], indent=1))
             return 0
         if not args.checkpoint:
             p.error("a checkpoint is required (or --show MODEL)")
         export(args.checkpoint, args.output, args.dtype)
-    except ExportError as err:
+    except (ExportError, ModelError) as err:
         print(f"export: error: {err}", file=sys.stderr)
         return 2
-    except Exception as err:
-        from .rollout import ModelError
-
-        if isinstance(err, ModelError):
-            print(f"export: error: {err}", file=sys.stderr)
-            return 2
-        raise
     return 0
 
 

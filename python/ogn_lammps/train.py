@@ -21,7 +21,6 @@ import argparse
 import csv
 import io
 import math
-import os
 import signal
 import sys
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .atomic import atomic_write_bytes
 from .dataset import Dataset
 from .graph import box_lengths, build_graph
 from .model import OGN, ModelConfig
@@ -119,15 +119,6 @@ def learning_rate(step: int, train: dict) -> float:
     """Exponential decay from lr_start at step 0 to lr_end at the planned last step (4.4 v)."""
     fraction = min(step / max(train["steps"], 1), 1.0)
     return train["lr_start"] * (train["lr_end"] / train["lr_start"]) ** fraction
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------- data
