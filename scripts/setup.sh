@@ -18,7 +18,7 @@ pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "cmake>=3.25" ninja
 # No build isolation: an isolated build environment would fetch its own (CUDA) torch.
 echo "setup: installing ogn-lammps (editable) and its dependencies"
 pip install -q --no-build-isolation -e ".[test,bench]"
-cat pyproject.toml scripts/setup.sh | sha256sum > .venv/.ogn-lammps-setup
+bash scripts/stamp.sh > .venv/.ogn-lammps-setup
 echo "setup: done; activate with: source .venv/bin/activate"
 
 if [ "$example" = 1 ]; then
@@ -39,5 +39,9 @@ if [ "$example" = 1 ]; then
     echo "example: rollout of 100 MD steps and its evaluation against LAMMPS -> $out/evaluation"
     .venv/bin/python -m ogn_lammps.rollout "$out/model.pt" --data "$out/lj/dataset.h5" -o "$out/rollout.h5"
     .venv/bin/python -m ogn_lammps.evaluate "$out/rollout.h5" -o "$out/evaluation"
+    echo "example: the same model as fix ogn in LAMMPS, 20 inferences on 2 MPI ranks -> $out/ogn"
+    .venv/bin/mpirun -np 2 .venv/bin/lmp -in inputs/lj_ogn.in -log none -screen none -var model "$out/model.pt" \
+        -var data "$out/lj/equilibrated.data" -var out "$out/ogn" -var ninf 20
+    grep -E "^fix ogn: [0-9]+ inferences|^Loop time" "$out/ogn/log.lammps"
     echo "example: done; outputs in $out/"
 fi

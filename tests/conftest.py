@@ -93,7 +93,8 @@ def write_config(path: Path, dataset: Path, **train) -> Path:
     settings = dict(steps=8, test_every=4, test_configs=3, log_every=2, checkpoint_minutes=100.0)
     settings.update(train)
     layers = settings.pop("n_layers", 2)
-    lines = ["[data]", f'dataset = "{dataset}"', "k = 5", "[model]", f"n_layers = {layers}", "[train]"]
+    width = settings.pop("width", 64)
+    lines = ["[data]", f'dataset = "{dataset}"', "k = 5", "[model]", f"n_layers = {layers}", f"width = {width}", "[train]"]
     lines += [f"{key} = {str(value).lower() if isinstance(value, bool) else repr(value)}" for key, value in settings.items()]
     path.write_text("\n".join(lines) + "\n")
     return path

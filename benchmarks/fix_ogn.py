@@ -1,0 +1,207 @@
+"""fix ogn against LAMMPS velocity-Verlet and against the Python rollout, in one run.
+
+For each system and size (N of about 265, 2 000 and 10 000, by replicating the system's
+equilibrated box), it measures MD-equivalent atom-steps per second:
+
+  velocity-Verlet  N x steps / time, with the system's real potential (`fix nve`)
+  fix ogn          N x k / time per inference (`fix ogn`, pair_style zero)
+  Python rollout   N x k / time per inference (`ogn_lammps.rollout.step`, same model)
+
+and prints the ratios, with the fix's achieved GFLOP/s (ogn_lammps.model.forward_flops over
+the model time the fix reports) against this CPU's matmul peak measured in the same run.
+All three use the same cores: `--ranks` MPI ranks for LAMMPS, one torch thread per rank.
+
+    python benchmarks/fix_ogn.py [--systems lj sio2] [--sizes 265 2000 10000] [--ranks 1]
+        [--models DIR] [--work DIR]
+
+Without --models, each system gets a Fast-OGN model (its configs/<sys>_fast.toml
+architecture) trained for 1 step on a short ground-truth run: its speed is that of a fully
+trained model of the same shape. With --models DIR, DIR/<sys>/model.pt and
+DIR/<sys>/equilibrated.data are used instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from training import matmul_peak  # noqa: E402  (benchmarks/training.py)
+
+from ogn_lammps.lammps_files import read_dump  # noqa: E402
+from ogn_lammps.model import ModelConfig, forward_flops  # noqa: E402
+from ogn_lammps.rollout import load_model, step  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SYSTEMS = {
+    # name: (units, atom_style, force field include, MD dt)
+    "lj": ("lj", "atomic", "lj", 0.005),
+    "lj_glass": ("lj", "atomic", "lj", 0.005),
+    "sio2": ("metal", "charge", "sio2", 0.001),
+    "si": ("metal", "atomic", "si", 0.001),
+    "cuzr": ("metal", "atomic", "cuzr", 0.001),
+}
+# a short ground truth, only to get an equilibrated box and a dataset to fit a model's shape to
+QUICK = dict(ntrain=1, ntest=1, nsteps=40, neq=1000, npre=300, nconv=1, seed=2468)
+
+
+def run(cmd: list, cwd: Path, what: str) -> str:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"fix_ogn benchmark: {what} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return proc.stdout + proc.stderr
+
+
+def prepare(system: str, work: Path) -> tuple[Path, Path]:
+    """(model.pt, equilibrated.data) for `system`, built with the project's own commands."""
+    out = work / system
+    model = out / "model.pt"
+    if model.is_file():
+        return model, out / "gt" / "equilibrated.data"
+    print(f"{system}: short ground truth, dataset, 1 training step, export -> {out}", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = [BIN / "lmp", "-in", REPO / "inputs" / f"{system}_ground_truth.in", "-log", "none", "-screen", "none",
+           "-var", "out", out / "gt", "-var", "inputs", REPO / "inputs"]
+    for key, value in QUICK.items():
+        cmd += ["-var", key, value]
+    run(cmd, out.parent, f"{system} ground truth")
+    python = [sys.executable, "-m"]
+    run(python + ["ogn_lammps.dataset", out / "gt"], out, "dataset")
+    run(python + ["ogn_lammps.train", "--config", REPO / "configs" / f"{system}_fast.toml", "--data",
+                  out / "gt" / "dataset.h5", "--out", out / "train", "--steps", 1, "--test-every", 1, "--quiet"],
+        out, "training")
+    run(python + ["ogn_lammps.export", out / "train" / "checkpoint.pt", "-o", model], out, "export")
+    return model, out / "gt" / "equilibrated.data"
+
+
+def replication(n0: int, target: int) -> tuple[int, int, int]:
+    """Replicas (a, b, c), a >= b >= c, with a x b x c x n0 closest to target."""
+    options = [(a, b, c) for a, b, c in itertools.product(range(1, 7), repeat=3) if a >= b >= c]
+    return min(options, key=lambda r: (abs(np.prod(r) * n0 - target), r[0] - r[2]))
+
+
+def deck(units: str, style: str, data: Path, rep: tuple, body: str) -> str:
+    return f"""units {units}
+atom_style {style}
+read_data {data}
+replicate {rep[0]} {rep[1]} {rep[2]}
+{body}
+"""
+
+
+def lammps(text: str, folder: Path, ranks: int, name: str) -> str:
+    path = folder / f"in.{name}"
+    path.write_text(text)
+    cmd = [BIN / "lmp", "-in", path, "-log", "none", "-nocite"]
+    if ranks > 1:
+        cmd = [BIN / "mpirun", "-np", ranks] + cmd
+    return run(cmd, folder, name)
+
+
+def loop_time(output: str) -> tuple[float, int]:
+    found = re.findall(r"Loop time of ([\d.eE+-]+) on \d+ procs for (\d+) steps with (\d+) atoms", output)
+    seconds, steps, _ = found[-1]
+    return float(seconds), int(steps)
+
+
+def benchmark(system: str, model_path: Path, data: Path, target: int, ranks: int, folder: Path) -> dict:
+    units, style, forcefield, dt = SYSTEMS[system]
+    model, meta = load_model(model_path)
+    k, cutoff = meta["k"], meta["cutoff"]
+    n0 = int(re.search(r"^\s*(\d+)\s+atoms", data.read_text(), re.M).group(1))
+    rep = replication(n0, target)
+    n = n0 * int(np.prod(rep))
+    folder.mkdir(parents=True, exist_ok=True)
+    # enough work for about a second of each at the measured rates on one core
+    md_steps = max(50, int(3e6 / n / (3 if units == "metal" else 1)))
+    inferences = max(3, min(30, int(20000 / n)))
+
+    md = lammps(deck(units, style, data, rep, f"""include {REPO}/inputs/forcefields/{forcefield}.in
+timestep {dt}
+fix nve all nve
+thermo 0
+run 10
+run {md_steps}"""), folder, ranks, "md")
+    md_time, md_n = loop_time(md)
+    md_rate = n * md_n / md_time
+
+    ogn = lammps(deck(units, style, data, rep, f"""pair_style zero {cutoff}
+pair_coeff * *
+timestep {k * dt}
+write_dump all custom start.dump id type xu yu zu vx vy vz modify sort id format float %.17g
+fix ogn all ogn {model_path} {k}
+thermo 0
+run 2
+run {inferences}"""), folder, ranks, "ogn")
+    ogn_time, ogn_n = loop_time(ogn)
+    fix_rate = n * k * ogn_n / ogn_time
+    report = re.findall(r"fix ogn: \d+ inferences, per inference \(slowest rank\): graph ([\d.]+) ms, model ([\d.]+) ms, "
+                        r"embedding exchange ([\d.]+) ms; (\d+) edges on the busiest rank", ogn)[-1]
+    model_ms = float(report[1])
+    edges = int(report[3])
+
+    frame = next(read_dump(folder / "start.dump"))
+    lengths = frame.box[:, 1] - frame.box[:, 0]
+    types = torch.as_tensor(frame.types, dtype=torch.int64)
+    x, v = frame.positions.copy(), frame.velocities.copy()
+    python_times = []
+    for i in range(min(inferences, 5) + 1):
+        t0 = time.perf_counter()
+        change = step(model, types, x, v, lengths, cutoff)
+        if i:    # the first call includes TorchScript's profiling runs
+            python_times.append(time.perf_counter() - t0)
+        x, v = x + change[:, :3], v + change[:, 3:]
+    python_rate = n * k / float(np.median(python_times))
+
+    config = ModelConfig(n_types=meta["n_types"], n_layers=meta["n_layers"], width=meta["width"])
+    # the busiest rank's graph: its local atoms and (serially) all atoms are nodes
+    flops = forward_flops(config, n // ranks, edges)
+    return dict(system=system, n=n, k=k, edges_per_atom=edges / (n / ranks), md=md_rate, fix=fix_rate,
+                python=python_rate, gflops=flops / (model_ms / 1e3) / 1e9)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
+    p.add_argument("--sizes", nargs="+", type=int, default=[265, 2000, 10000])
+    p.add_argument("--ranks", type=int, default=1, help="MPI ranks for both LAMMPS runs (default 1)")
+    p.add_argument("--models", type=Path, help="folder with <sys>/model.pt and <sys>/equilibrated.data")
+    p.add_argument("--work", type=Path, default=Path("/tmp/ogn_benchmark"), help="scratch folder")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+
+    peak = matmul_peak()
+    print(f"matmul peak on 1 thread: {peak['edge']:.1f} GFLOP/s for (8192x64)@(64x64), "
+          f"{peak['square']:.1f} for 1024^3", flush=True)
+    header = (f"{'system':<9} {'N':>6} {'k':>3} {'edges/atom':>10} | {'MD atom-steps/s':>15} {'fix ogn':>10} "
+              f"{'Python':>10} | {'fix/MD':>7} {'fix/Python':>10} | {'GFLOP/s':>7} {'/peak':>6}")
+    rows = []
+    for system in args.systems:
+        if args.models:
+            model, data = args.models / system / "model.pt", args.models / system / "equilibrated.data"
+        else:
+            model, data = prepare(system, args.work)
+        for size in args.sizes:
+            r = benchmark(system, model, data, size, args.ranks, args.work / system / f"n{size}")
+            rows.append(r)
+            if len(rows) == 1:
+                print(header)
+            print(f"{r['system']:<9} {r['n']:>6} {r['k']:>3} {r['edges_per_atom']:>10.1f} | {r['md']:>15.3g} "
+                  f"{r['fix']:>10.3g} {r['python']:>10.3g} | {r['fix'] / r['md']:>7.3f} {r['fix'] / r['python']:>10.2f} | "
+                  f"{r['gflops']:>7.1f} {r['gflops'] / peak['edge']:>6.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

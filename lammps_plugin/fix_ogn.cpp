@@ -1,0 +1,475 @@
+/* fix ogn: the learned integrator. One LAMMPS timestep is one inference of the exported
+   OGN model (python -m ogn_lammps.export), which moves every atom of the group by the
+   [dr, dv] it predicts for k MD steps (paper Methods 4.2; design notes §6).
+
+   The model is called layer by layer (encode / process / decode, docs/model.md), so that
+   under MPI the node embeddings of ghost atoms can be refreshed by a forward communication
+   after every message-passing layer: the ghost cutoff stays r_c for any number of layers. */
+
+#include "fix_ogn.h"
+
+#ifdef OGN_HAVE_CUDA
+#include "ogn_edges.h"
+#endif
+
+#include <torch/cuda.h>
+
+#include "atom.h"
+#include "comm.h"
+#include "domain.h"
+#include "error.h"
+#include "force.h"
+#include "group.h"
+#include "json.h"
+#include "modify.h"
+#include "neigh_list.h"
+#include "neigh_request.h"
+#include "neighbor.h"
+#include "update.h"
+
+#include <cmath>
+#include <cstring>
+
+using namespace LAMMPS_NS;
+using namespace FixConst;
+
+namespace {
+constexpr int FORMAT_VERSION = 1;    // metadata.json format written by ogn_lammps.export
+
+bool close(double a, double b, double rel) { return std::fabs(a - b) <= rel * std::fmax(std::fabs(a), std::fabs(b)); }
+}    // namespace
+
+/* ---------------------------------------------------------------------- */
+
+FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
+    Fix(lmp, narg, arg), device(torch::kCPU), dtype(torch::kFloat32), list(nullptr), mapped_at(-1), nforeign(0)
+{
+  if (narg < 5) utils::missing_cmd_args(FLERR, "fix ogn", error);
+  time_integrate = 1;
+  model_file = arg[3];
+  k = utils::inumeric(FLERR, arg[4], false, lmp);
+  if (k < 1) error->all(FLERR, "fix ogn: stride k must be a positive integer, got {}", arg[4]);
+
+  std::string device_request = "auto", dtype_request;
+  for (int iarg = 5; iarg < narg; iarg += 2) {
+    if (iarg + 1 >= narg) utils::missing_cmd_args(FLERR, std::string("fix ogn ") + arg[iarg], error);
+    if (strcmp(arg[iarg], "device") == 0) {
+      device_request = arg[iarg + 1];
+      if (device_request != "auto" && device_request != "cpu" && device_request != "cuda")
+        error->all(FLERR, "fix ogn: device must be auto, cpu or cuda, got {}", device_request);
+    } else if (strcmp(arg[iarg], "dtype") == 0) {
+      dtype_request = arg[iarg + 1];
+      if (dtype_request != "float32" && dtype_request != "float64")
+        error->all(FLERR, "fix ogn: dtype must be float32 or float64, got {}", dtype_request);
+    } else {
+      error->all(FLERR, "fix ogn: unknown keyword {} (expected device or dtype)", arg[iarg]);
+    }
+  }
+
+  read_model(model_file);
+  if (k != metadata_k)
+    error->all(FLERR, "fix ogn: model {} was trained for k = {} MD steps per inference, the fix has k = {}",
+               model_file, metadata_k, k);
+  if (dtype_request.empty()) dtype_request = model_dtype;
+  dtype = dtype_request == "float64" ? torch::kFloat64 : torch::kFloat32;
+  select_device(device_request);
+  model.to(device, dtype);
+  model.eval();
+
+  nprocs = comm->nprocs;
+  comm_forward = width;
+  if (comm->me == 0)
+    utils::logmesg(lmp,
+                   "fix ogn: model {} ({}, {} layers x {}, cutoff {}, k = {} x dt {}) on {} in {}, {} MPI rank(s)\n",
+                   model_file, system_name, n_layers, width, cutoff, k, dt_model,
+                   device.is_cuda() ? "cuda (node-local rank mod visible GPUs)" : "cpu", dtype_request, nprocs);
+}
+
+/* ----------------------------------------------------------------------
+   load model.pt and its metadata.json; every field the fix relies on is checked here
+------------------------------------------------------------------------- */
+
+void FixOGN::read_model(const std::string &path)
+{
+  if (!platform::file_is_readable(path)) error->all(FLERR, "fix ogn: cannot read model file {}", path);
+  torch::jit::ExtraFilesMap extra{{"metadata.json", ""}};
+  try {
+    model = torch::jit::load(path, torch::kCPU, extra);
+  } catch (const std::exception &e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    error->all(FLERR, "fix ogn: {} is not a TorchScript model written by python -m ogn_lammps.export: {}", path,
+               what);
+  }
+  if (extra["metadata.json"].empty())
+    error->all(FLERR, "fix ogn: {} has no metadata.json; export it with python -m ogn_lammps.export", path);
+
+  try {
+    auto meta = json::parse(extra["metadata.json"]);
+    const int format = meta.at("format_version").get<int>();
+    if (format != FORMAT_VERSION)
+      error->all(FLERR, "fix ogn: {} has metadata format_version {}, this fix reads {}", path, format,
+                 FORMAT_VERSION);
+    system_name = meta.at("system").get<std::string>();
+    units = meta.at("units").get<std::string>();
+    dt_model = meta.at("dt").get<double>();
+    metadata_k = meta.at("k").get<int>();
+    timestep_model = meta.at("timestep").get<double>();
+    cutoff = meta.at("cutoff").get<double>();
+    n_types = meta.at("n_types").get<int>();
+    masses = meta.at("masses").get<std::vector<double>>();
+    n_layers = meta.at("n_layers").get<int>();
+    width = meta.at("width").get<int>();
+    model_dtype = meta.at("dtype").get<std::string>();
+  } catch (const json::exception &e) {
+    error->all(FLERR, "fix ogn: metadata.json in {} is corrupt or incomplete: {}", path, e.what());
+  }
+  if ((int) masses.size() != n_types)
+    error->all(FLERR, "fix ogn: metadata.json in {} lists {} masses for {} types", path, masses.size(), n_types);
+  for (const char *method : {"encode", "process", "decode"})
+    if (!model.find_method(method))
+      error->all(FLERR, "fix ogn: model {} has no {}() method; re-export it with python -m ogn_lammps.export",
+                 path, method);
+}
+
+/* ----------------------------------------------------------------------
+   auto: the node-local MPI rank modulo the visible GPUs, else the CPU (design §6)
+------------------------------------------------------------------------- */
+
+void FixOGN::select_device(const std::string &request)
+{
+  const bool have_cuda = torch::cuda::is_available();
+  if (request == "cuda" && !have_cuda)
+    error->all(FLERR,
+               "fix ogn: device cuda requested, but torch sees no CUDA GPU ({} visible devices); use device cpu",
+               torch::cuda::device_count());
+  if (request == "cpu" || !have_cuda) {
+    device = torch::Device(torch::kCPU);
+    return;
+  }
+#ifndef OGN_HAVE_CUDA
+  if (request == "cuda")
+    error->all(FLERR, "fix ogn: device cuda requested, but the plugin was built without CUDA (OGN_CUDA=OFF)");
+  device = torch::Device(torch::kCPU);
+  return;
+#else
+  MPI_Comm node;
+  int node_rank;
+  MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, comm->me, MPI_INFO_NULL, &node);
+  MPI_Comm_rank(node, &node_rank);
+  MPI_Comm_free(&node);
+  const int ngpu = (int) torch::cuda::device_count();
+  device = torch::Device(torch::kCUDA, node_rank % ngpu);
+  if (comm->me == 0) utils::logmesg(lmp, "fix ogn: {} visible GPU(s); rank 0 uses cuda:{}\n", ngpu, node_rank % ngpu);
+#endif
+}
+
+/* ---------------------------------------------------------------------- */
+
+int FixOGN::setmask()
+{
+  return INITIAL_INTEGRATE;
+}
+
+/* ----------------------------------------------------------------------
+   the model's contract (metadata.json) against the running deck
+------------------------------------------------------------------------- */
+
+void FixOGN::init()
+{
+  if (units != update->unit_style)
+    error->all(FLERR, "fix ogn: model {} expects units {}, deck has units {}", model_file, units,
+               update->unit_style);
+  if (!close(update->dt, timestep_model, 1e-6))
+    error->all(FLERR, "fix ogn: model expects timestep {} (k = {} x dt {}), deck has {}", timestep_model, k,
+               dt_model, update->dt);
+  if (atom->ntypes != n_types)
+    error->all(FLERR, "fix ogn: model {} expects {} atom types, deck has {}", model_file, n_types, atom->ntypes);
+  if (atom->rmass_flag)
+    error->all(FLERR, "fix ogn: per-atom masses (rmass) are not supported; the model expects per-type masses");
+  for (int t = 1; t <= n_types; t++)
+    if (!atom->mass_setflag[t] || !close(atom->mass[t], masses[t - 1], 1e-5))
+      error->all(FLERR, "fix ogn: model expects mass {} for type {}, deck has {}", masses[t - 1], t,
+                 atom->mass_setflag[t] ? atom->mass[t] : 0.0);
+  if (!domain->xperiodic || !domain->yperiodic || !domain->zperiodic)
+    error->all(FLERR, "fix ogn: the box must be periodic in x, y and z (boundary p p p), deck has {} {} {}",
+               domain->xperiodic ? "p" : "non-periodic", domain->yperiodic ? "p" : "non-periodic",
+               domain->zperiodic ? "p" : "non-periodic");
+  if (domain->triclinic) error->all(FLERR, "fix ogn: triclinic boxes are not supported, use an orthogonal box");
+  if (update->integrate_style && utils::strmatch(update->integrate_style, "^respa"))
+    error->all(FLERR, "fix ogn: run_style respa is not supported, use verlet");
+
+  // fix ogn replaces velocity-Verlet: a second integrator would move the same atoms twice
+  for (auto *other : modify->get_fix_list()) {
+    if (other == this || !other->time_integrate) continue;
+    bigint mine = 0, both;
+    for (int i = 0; i < atom->nlocal; i++)
+      if ((atom->mask[i] & groupbit) && (atom->mask[i] & other->groupbit)) mine++;
+    MPI_Allreduce(&mine, &both, 1, MPI_LMP_BIGINT, MPI_SUM, world);
+    if (both > 0)
+      error->all(FLERR, "fix ogn: fix {} ({}) also integrates {} atoms of group {}; fix ogn replaces the "
+                 "integrator, so unfix one of them", other->id, other->style, both, group->names[igroup]);
+  }
+
+  // the graph comes from a full neighbour list of our own, with the model's cutoff
+  neighbor->add_request(this, NeighConst::REQ_FULL)->set_cutoff(cutoff);
+  comm->cutghostuser = std::fmax(comm->cutghostuser, cutoff + neighbor->skin);
+}
+
+void FixOGN::init_list(int, NeighList *ptr)
+{
+  list = ptr;
+}
+
+void FixOGN::setup(int)
+{
+  mapped_at = -1;    // setup may have exchanged and sorted the atoms
+  time_graph = time_model = time_comm = 0.0;
+  ninference = nedges_total = 0;
+}
+
+/* ----------------------------------------------------------------------
+   graph nodes, once per neighbour list build
+------------------------------------------------------------------------- */
+
+void FixOGN::map_nodes()
+{
+  const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
+  const tagint *tag = atom->tag;
+  local_of_tag.clear();
+  for (int i = 0; i < nlocal; i++) local_of_tag[tag[i]] = i;
+
+  node_of.assign(nall, -1);
+  node_atom.resize(nlocal);
+  for (int i = 0; i < nlocal; i++) node_of[i] = node_atom[i] = i;
+  const int *ilist = list->ilist, *numneigh = list->numneigh;
+  int **firstneigh = list->firstneigh;
+  int64_t npairs = 0;
+  for (int ii = 0; ii < list->inum; ii++) {
+    const int i = ilist[ii];
+    npairs += numneigh[i];
+    for (int jj = 0; jj < numneigh[i]; jj++) {
+      const int j = firstneigh[i][jj] & NEIGHMASK;
+      if (node_of[j] >= 0) continue;
+      auto owner = local_of_tag.find(tag[j]);
+      if (owner != local_of_tag.end()) {
+        node_of[j] = owner->second;
+      } else {
+        node_of[j] = (int) node_atom.size();
+        node_atom.push_back(j);
+      }
+    }
+  }
+  nforeign = (int) node_atom.size() - nlocal;
+
+  if (device.is_cuda()) {
+    // the candidate pairs live on the device until the next build; only x is sent per step
+    std::vector<int32_t> pi, pj;
+    std::vector<int64_t> ps, pd;
+    pi.reserve(npairs), pj.reserve(npairs), ps.reserve(npairs), pd.reserve(npairs);
+    for (int ii = 0; ii < list->inum; ii++) {
+      const int i = ilist[ii];
+      for (int jj = 0; jj < numneigh[i]; jj++) {
+        const int j = firstneigh[i][jj] & NEIGHMASK;
+        pi.push_back(i), pj.push_back(j), ps.push_back(i), pd.push_back(node_of[j]);
+      }
+    }
+    auto upload = [&](auto &v, torch::ScalarType t) {
+      return torch::from_blob(v.data(), {(int64_t) v.size()}, t).to(device);
+    };
+    pair_i = upload(pi, torch::kInt32);
+    pair_j = upload(pj, torch::kInt32);
+    pair_src = upload(ps, torch::kInt64);
+    pair_dst = upload(pd, torch::kInt64);
+  }
+  mapped_at = neighbor->lastcall;
+}
+
+/* ----------------------------------------------------------------------
+   edges (i, j) with |x_j - x_i| < cutoff for every local i, plus the reverse edge when j is
+   a ghost owned by another rank (its owner builds the same pair from its side)
+------------------------------------------------------------------------- */
+
+torch::Tensor FixOGN::build_edges(torch::Tensor &edge_vectors)
+{
+  const int nlocal = atom->nlocal;
+  double **x = atom->x;
+
+#ifdef OGN_HAVE_CUDA
+  if (device.is_cuda()) {
+    auto xs = torch::from_blob(x[0], {nlocal + atom->nghost, 3}, torch::kFloat64).to(device);
+    const int64_t npairs = pair_i.size(0);
+    auto vectors = torch::empty({npairs, 3}, xs.options());
+    auto keep = torch::empty({npairs}, xs.options().dtype(torch::kBool));
+    const int err = ogn_pair_vectors_cuda(xs.data_ptr<double>(), pair_i.data_ptr<int32_t>(),
+                                          pair_j.data_ptr<int32_t>(), npairs, cutoff,
+                                          vectors.data_ptr<double>(), keep.data_ptr<bool>());
+    if (err) error->one(FLERR, "fix ogn: CUDA edge kernel failed with error code {}", err);
+    auto idx = keep.nonzero().squeeze(1);
+    auto s = pair_src.index_select(0, idx), d = pair_dst.index_select(0, idx);
+    auto vv = vectors.index_select(0, idx);
+    auto foreign = (d >= nlocal).nonzero().squeeze(1);
+    edge_vectors = torch::cat({vv, -vv.index_select(0, foreign)});
+    return torch::stack({torch::cat({s, d.index_select(0, foreign)}), torch::cat({d, s.index_select(0, foreign)})});
+  }
+#endif
+
+  const double cutsq = cutoff * cutoff;
+  const int *ilist = list->ilist, *numneigh = list->numneigh;
+  int **firstneigh = list->firstneigh;
+  src.clear(), dst.clear(), vec.clear(), rsrc.clear(), rdst.clear(), rvec.clear();
+  for (int ii = 0; ii < list->inum; ii++) {
+    const int i = ilist[ii];
+    const double xi = x[i][0], yi = x[i][1], zi = x[i][2];
+    for (int jj = 0; jj < numneigh[i]; jj++) {
+      const int j = firstneigh[i][jj] & NEIGHMASK;
+      const double dx = x[j][0] - xi, dy = x[j][1] - yi, dz = x[j][2] - zi;
+      if (dx * dx + dy * dy + dz * dz >= cutsq) continue;
+      const int node = node_of[j];
+      src.push_back(i), dst.push_back(node), vec.insert(vec.end(), {dx, dy, dz});
+      if (node >= nlocal) rsrc.push_back(node), rdst.push_back(i), rvec.insert(rvec.end(), {-dx, -dy, -dz});
+    }
+  }
+  const int64_t nedges = (int64_t) (src.size() + rsrc.size());
+  src.insert(src.end(), rsrc.begin(), rsrc.end());
+  src.insert(src.end(), dst.begin(), dst.end());    // row 1 of edge_index follows row 0
+  src.insert(src.end(), rdst.begin(), rdst.end());
+  vec.insert(vec.end(), rvec.begin(), rvec.end());
+  edge_vectors = torch::from_blob(vec.data(), {nedges, 3}, torch::kFloat64);
+  return torch::from_blob(src.data(), {2, nedges}, torch::kInt64);
+}
+
+/* ----------------------------------------------------------------------
+   refresh the rows of ghost nodes owned by other ranks from their owners
+------------------------------------------------------------------------- */
+
+torch::Tensor FixOGN::exchange(const torch::Tensor &rows)
+{
+  const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
+  if ((int) comm_rows.size() < nall * width) comm_rows.resize((size_t) nall * width);
+  auto local = rows.narrow(0, 0, nlocal);
+  const double start = platform::walltime();
+  torch::from_blob(comm_rows.data(), {nlocal, width}, torch::kFloat64).copy_(local);
+  comm->forward_comm(this);
+  time_comm += platform::walltime() - start;
+  if (nforeign == 0) return rows;
+  auto table = torch::from_blob(comm_rows.data(), {nall, width}, torch::kFloat64);
+  auto atoms = torch::from_blob(node_atom.data() + nlocal, {nforeign}, torch::kInt32).to(torch::kInt64);
+  auto ghosts = table.index_select(0, atoms).to(rows.device(), rows.scalar_type());
+  return torch::cat({local, ghosts});
+}
+
+int FixOGN::pack_forward_comm(int n, int *send, double *buf, int, int *)
+{
+  for (int m = 0; m < n; m++) memcpy(buf + (size_t) m * width, &comm_rows[(size_t) send[m] * width], width * sizeof(double));
+  return n * width;
+}
+
+void FixOGN::unpack_forward_comm(int n, int first, double *buf)
+{
+  memcpy(&comm_rows[(size_t) first * width], buf, (size_t) n * width * sizeof(double));
+}
+
+/* ----------------------------------------------------------------------
+   one inference = k MD steps
+------------------------------------------------------------------------- */
+
+void FixOGN::initial_integrate(int)
+{
+  c10::InferenceMode inference;
+  double start = platform::walltime();
+  const int nlocal = atom->nlocal;
+  if (mapped_at != neighbor->lastcall || (int) node_of.size() != nlocal + atom->nghost) map_nodes();
+  const int nnodes = nlocal + nforeign;
+
+  // node inputs: the velocities of ghost rows are unknown here; their encoder outputs
+  // come from their owners in the first exchange
+  std::vector<int64_t> types(nnodes);
+  std::vector<double> velocities((size_t) nnodes * 3, 0.0);
+  for (int n = 0; n < nnodes; n++) types[n] = atom->type[node_atom[n]];
+  memcpy(velocities.data(), atom->v[0], (size_t) nlocal * 3 * sizeof(double));
+
+  torch::Tensor edge_vectors;
+  auto edge_index = build_edges(edge_vectors);
+  nedges_total += edge_index.size(1);
+  ninference++;
+  double now = platform::walltime();
+  time_graph += now - start;
+  start = now;
+  auto to_device = [&](const torch::Tensor &t) { return t.to(device); };
+
+  auto encoded = model.run_method("encode", to_device(torch::from_blob(types.data(), {nnodes}, torch::kInt64)),
+                                  to_device(torch::from_blob(velocities.data(), {nnodes, 3}, torch::kFloat64)),
+                                  to_device(edge_vectors)).toTuple();
+  auto n0 = encoded->elements()[0].toTensor(), e0 = encoded->elements()[1].toTensor();
+  if (nprocs > 1) n0 = exchange(n0);
+  edge_index = to_device(edge_index);
+
+  auto n = n0, e = e0;
+  for (int layer = 0; layer < n_layers; layer++) {
+    auto out = model.run_method("process", layer, n, n0, e, e0, edge_index).toTuple();
+    n = out->elements()[0].toTensor();
+    e = out->elements()[1].toTensor();
+    if (nprocs > 1 && layer + 1 < n_layers) n = exchange(n);
+  }
+  auto change = model.run_method("decode", n.narrow(0, 0, nlocal)).toTensor();
+  check_and_apply(change.to(torch::kCPU, torch::kFloat64).contiguous());
+  time_model += platform::walltime() - start;
+}
+
+/* ----------------------------------------------------------------------
+   where the time went, for users and benchmarks/fix_ogn.py
+------------------------------------------------------------------------- */
+
+void FixOGN::post_run()
+{
+  if (ninference == 0) return;
+  double local[4] = {time_graph, time_model - time_comm, time_comm, (double) nedges_total}, most[4];
+  MPI_Allreduce(local, most, 4, MPI_DOUBLE, MPI_MAX, world);
+  const double ms = 1e3 / (double) ninference;
+  if (comm->me == 0)
+    utils::logmesg(lmp,
+                   "fix ogn: {} inferences, per inference (slowest rank): graph {:.3f} ms, model {:.3f} ms, "
+                   "embedding exchange {:.3f} ms; {:.0f} edges on the busiest rank\n",
+                   ninference, most[0] * ms, most[1] * ms, most[2] * ms, most[3] / (double) ninference);
+}
+
+/* ----------------------------------------------------------------------
+   x += dr, v += dv in double precision; stop on a diverging prediction
+------------------------------------------------------------------------- */
+
+void FixOGN::check_and_apply(const torch::Tensor &change)
+{
+  const double *c = change.data_ptr<double>();
+  double **x = atom->x, **v = atom->v;
+  const int *mask = atom->mask;
+  for (int i = 0; i < atom->nlocal; i++) {
+    if (!(mask[i] & groupbit)) continue;
+    const double *d = c + 6 * i;
+    bool finite = true;
+    for (int m = 0; m < 6; m++) finite = finite && std::isfinite(d[m]);
+    if (!finite)
+      error->one(FLERR, "fix ogn: non-finite prediction for atom id {} at step {} (MD step {}): the run has diverged",
+                 atom->tag[i], update->ntimestep, update->ntimestep * k);
+    const double moved = std::sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+    if (moved > cutoff)
+      error->one(FLERR, "fix ogn: atom id {} moved {:.4g} in one inference at step {} (MD step {}), more than the "
+                 "cutoff {}: the run has diverged", atom->tag[i], moved, update->ntimestep, update->ntimestep * k,
+                 cutoff);
+    for (int m = 0; m < 3; m++) {
+      x[i][m] += d[m];
+      v[i][m] += d[3 + m];
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+
+double FixOGN::memory_usage()
+{
+  double bytes = (double) comm_rows.capacity() * sizeof(double);
+  bytes += (double) (src.capacity() + dst.capacity() + rsrc.capacity() + rdst.capacity()) * sizeof(int64_t);
+  bytes += (double) (vec.capacity() + rvec.capacity()) * sizeof(double);
+  bytes += (double) (node_of.capacity() + node_atom.capacity()) * sizeof(int);
+  return bytes;
+}

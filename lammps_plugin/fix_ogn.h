@@ -1,0 +1,83 @@
+/* fix ogn: a learned integrator (Liu et al., Mater. Horiz. 2023) that advances positions and
+   velocities by k MD steps per LAMMPS timestep with an exported OGN TorchScript model. */
+
+#ifdef FIX_CLASS
+// clang-format off
+FixStyle(ogn,FixOGN);
+// clang-format on
+#else
+
+#ifndef OGN_FIX_OGN_H
+#define OGN_FIX_OGN_H
+
+#include <torch/script.h>
+
+#include "fix.h"
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace LAMMPS_NS {
+
+class FixOGN : public Fix {
+ public:
+  FixOGN(class LAMMPS *, int, char **);
+
+  int setmask() override;
+  void init() override;
+  void init_list(int, class NeighList *) override;
+  void setup(int) override;
+  void initial_integrate(int) override;
+  void post_run() override;
+  double memory_usage() override;
+
+  int pack_forward_comm(int, int *, double *, int, int *) override;
+  void unpack_forward_comm(int, int, double *) override;
+
+ private:
+  // the model and the contract it was exported with (metadata.json, docs/model.md)
+  torch::jit::Module model;
+  std::string model_file, system_name, units, model_dtype;
+  double dt_model, timestep_model, cutoff;
+  int k, metadata_k, n_types, n_layers, width;
+  std::vector<double> masses;
+  torch::Device device;
+  torch::ScalarType dtype;
+
+  class NeighList *list;
+  int nprocs;
+
+  // graph nodes: local atoms first, then ghost atoms owned by another rank. A ghost that
+  // is a periodic image of a local atom is that atom's node (node_of), as in a periodic graph.
+  bigint mapped_at;
+  std::vector<int> node_of, node_atom;
+  std::unordered_map<tagint, int> local_of_tag;
+  int nforeign;
+
+  // per-step graph, rebuilt from the neighbour list every inference
+  std::vector<int64_t> src, dst, rsrc, rdst;
+  std::vector<double> vec, rvec;
+
+  // the same candidate pairs on a CUDA device, uploaded once per neighbour list build
+  torch::Tensor pair_i, pair_j, pair_src, pair_dst;
+
+  // node embeddings of all local and ghost atoms, for the forward communication
+  std::vector<double> comm_rows;
+
+  // wall time per phase over the current run, reported by post_run()
+  double time_graph, time_model, time_comm;
+  bigint ninference, nedges_total;
+
+  void read_model(const std::string &path);
+  void select_device(const std::string &request);
+  void map_nodes();
+  torch::Tensor build_edges(torch::Tensor &edge_vectors);
+  torch::Tensor exchange(const torch::Tensor &rows);
+  void check_and_apply(const torch::Tensor &change);
+};
+
+}    // namespace LAMMPS_NS
+
+#endif
+#endif
