@@ -2,9 +2,10 @@
    OGN model (python -m ogn_lammps.export), which moves every atom of the group by the
    [dr, dv] it predicts for k MD steps (paper Methods 4.2; design notes §6).
 
-   The model is called layer by layer (encode / process / decode, docs/model.md), so that
-   under MPI the node embeddings of ghost atoms can be refreshed by a forward communication
-   after every message-passing layer: the ghost cutoff stays r_c for any number of layers. */
+   On one rank the fix calls the model's forward(), as the Python rollout does. On several
+   ranks it calls it layer by layer (encode / process / decode, docs/model.md), so that the
+   node embeddings of ghost atoms are refreshed by a forward communication after every
+   message-passing layer: the ghost cutoff stays r_c for any number of layers. */
 
 #include "fix_ogn.h"
 
@@ -27,6 +28,7 @@
 #include "neighbor.h"
 #include "update.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -242,45 +244,44 @@ void FixOGN::map_nodes()
   node_of.assign(nall, -1);
   node_atom.resize(nlocal);
   for (int i = 0; i < nlocal; i++) node_of[i] = node_atom[i] = i;
+  // candidate pairs (i, j) of the list, each row sorted by node: edges then reach the node
+  // table in order, as in the Python rollout's sorted graph
+  cand_i.clear(), cand_j.clear();
+  std::vector<std::pair<int, int>> row;
   const int *ilist = list->ilist, *numneigh = list->numneigh;
   int **firstneigh = list->firstneigh;
-  int64_t npairs = 0;
   for (int ii = 0; ii < list->inum; ii++) {
     const int i = ilist[ii];
-    npairs += numneigh[i];
+    row.clear();
     for (int jj = 0; jj < numneigh[i]; jj++) {
       const int j = firstneigh[i][jj] & NEIGHMASK;
-      if (node_of[j] >= 0) continue;
-      auto owner = local_of_tag.find(tag[j]);
-      if (owner != local_of_tag.end()) {
-        node_of[j] = owner->second;
-      } else {
-        node_of[j] = (int) node_atom.size();
-        node_atom.push_back(j);
+      if (node_of[j] < 0) {
+        auto owner = local_of_tag.find(tag[j]);
+        if (owner != local_of_tag.end()) {
+          node_of[j] = owner->second;
+        } else {
+          node_of[j] = (int) node_atom.size();
+          node_atom.push_back(j);
+        }
       }
+      row.emplace_back(node_of[j], j);
     }
+    std::sort(row.begin(), row.end());
+    for (const auto &pair : row) cand_i.push_back(i), cand_j.push_back(pair.second);
   }
   nforeign = (int) node_atom.size() - nlocal;
 
   if (device.is_cuda()) {
     // the candidate pairs live on the device until the next build; only x is sent per step
-    std::vector<int32_t> pi, pj;
-    std::vector<int64_t> ps, pd;
-    pi.reserve(npairs), pj.reserve(npairs), ps.reserve(npairs), pd.reserve(npairs);
-    for (int ii = 0; ii < list->inum; ii++) {
-      const int i = ilist[ii];
-      for (int jj = 0; jj < numneigh[i]; jj++) {
-        const int j = firstneigh[i][jj] & NEIGHMASK;
-        pi.push_back(i), pj.push_back(j), ps.push_back(i), pd.push_back(node_of[j]);
-      }
-    }
+    std::vector<int64_t> dst(cand_j.size());
+    for (size_t c = 0; c < cand_j.size(); c++) dst[c] = node_of[cand_j[c]];
     auto upload = [&](auto &v, torch::ScalarType t) {
       return torch::from_blob(v.data(), {(int64_t) v.size()}, t).to(device);
     };
-    pair_i = upload(pi, torch::kInt32);
-    pair_j = upload(pj, torch::kInt32);
-    pair_src = upload(ps, torch::kInt64);
-    pair_dst = upload(pd, torch::kInt64);
+    pair_i = upload(cand_i, torch::kInt32);
+    pair_j = upload(cand_j, torch::kInt32);
+    pair_src = pair_i.to(torch::kInt64);
+    pair_dst = upload(dst, torch::kInt64);
   }
   mapped_at = neighbor->lastcall;
 }
@@ -315,20 +316,14 @@ torch::Tensor FixOGN::build_edges(torch::Tensor &edge_vectors)
 #endif
 
   const double cutsq = cutoff * cutoff;
-  const int *ilist = list->ilist, *numneigh = list->numneigh;
-  int **firstneigh = list->firstneigh;
   src.clear(), dst.clear(), vec.clear(), rsrc.clear(), rdst.clear(), rvec.clear();
-  for (int ii = 0; ii < list->inum; ii++) {
-    const int i = ilist[ii];
-    const double xi = x[i][0], yi = x[i][1], zi = x[i][2];
-    for (int jj = 0; jj < numneigh[i]; jj++) {
-      const int j = firstneigh[i][jj] & NEIGHMASK;
-      const double dx = x[j][0] - xi, dy = x[j][1] - yi, dz = x[j][2] - zi;
-      if (dx * dx + dy * dy + dz * dz >= cutsq) continue;
-      const int node = node_of[j];
-      src.push_back(i), dst.push_back(node), vec.insert(vec.end(), {dx, dy, dz});
-      if (node >= nlocal) rsrc.push_back(node), rdst.push_back(i), rvec.insert(rvec.end(), {-dx, -dy, -dz});
-    }
+  for (size_t c = 0; c < cand_i.size(); c++) {
+    const int i = cand_i[c], j = cand_j[c];
+    const double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
+    if (dx * dx + dy * dy + dz * dz >= cutsq) continue;
+    const int node = node_of[j];
+    src.push_back(i), dst.push_back(node), vec.insert(vec.end(), {dx, dy, dz});
+    if (node >= nlocal) rsrc.push_back(node), rdst.push_back(i), rvec.insert(rvec.end(), {-dx, -dy, -dz});
   }
   const int64_t nedges = (int64_t) (src.size() + rsrc.size());
   src.insert(src.end(), rsrc.begin(), rsrc.end());
@@ -398,21 +393,29 @@ void FixOGN::initial_integrate(int)
   start = now;
   auto to_device = [&](const torch::Tensor &t) { return t.to(device); };
 
-  auto encoded = model.run_method("encode", to_device(torch::from_blob(types.data(), {nnodes}, torch::kInt64)),
-                                  to_device(torch::from_blob(velocities.data(), {nnodes, 3}, torch::kFloat64)),
-                                  to_device(edge_vectors)).toTuple();
-  auto n0 = encoded->elements()[0].toTensor(), e0 = encoded->elements()[1].toTensor();
-  if (nprocs > 1) n0 = exchange(n0);
+  auto types_t = to_device(torch::from_blob(types.data(), {nnodes}, torch::kInt64));
+  auto velocities_t = to_device(torch::from_blob(velocities.data(), {nnodes, 3}, torch::kFloat64));
+  edge_vectors = to_device(edge_vectors);
   edge_index = to_device(edge_index);
-
-  auto n = n0, e = e0;
-  for (int layer = 0; layer < n_layers; layer++) {
-    auto out = model.run_method("process", layer, n, n0, e, e0, edge_index).toTuple();
-    n = out->elements()[0].toTensor();
-    e = out->elements()[1].toTensor();
-    if (nprocs > 1 && layer + 1 < n_layers) n = exchange(n);
+  torch::Tensor change;
+  if (nprocs == 1) {
+    // one rank: every ghost is an image of a local atom, so the graph is the periodic graph
+    // of the Python rollout and the same exported forward() computes the step
+    change = model.forward({types_t, velocities_t, edge_index, edge_vectors}).toTensor();
+  } else {
+    auto encoded = model.run_method("encode", types_t, velocities_t, edge_vectors).toTuple();
+    auto n0 = encoded->elements()[0].toTensor(), e0 = encoded->elements()[1].toTensor();
+    n0 = exchange(n0);
+    auto n = n0, e = e0;
+    for (int layer = 0; layer < n_layers; layer++) {
+      auto out = model.run_method("process", layer, n, n0, e, e0, edge_index).toTuple();
+      n = out->elements()[0].toTensor();
+      e = out->elements()[1].toTensor();
+      if (layer + 1 < n_layers) n = exchange(n);
+    }
+    change = model.run_method("decode", n.narrow(0, 0, nlocal)).toTensor();
   }
-  auto change = model.run_method("decode", n.narrow(0, 0, nlocal)).toTensor();
+  change = change.narrow(0, 0, nlocal);
   check_and_apply(change.to(torch::kCPU, torch::kFloat64).contiguous());
   time_model += platform::walltime() - start;
 }

@@ -55,7 +55,10 @@ class FixOGN : public Fix {
   std::unordered_map<tagint, int> local_of_tag;
   int nforeign;
 
-  // per-step graph, rebuilt from the neighbour list every inference
+  // candidate pairs (local i, any j) from the neighbour list, once per build
+  std::vector<int32_t> cand_i, cand_j;
+
+  // per-step graph, rebuilt from the candidates every inference
   std::vector<int64_t> src, dst, rsrc, rdst;
   std::vector<double> vec, rvec;
 
