@@ -396,8 +396,9 @@ print("steps", int(lmp.get_thermo("step")), "base", base, "last", samples[-1], "
 
 def test_fix_is_at_least_as_fast_as_the_python_rollout(exported_model, start, tmp_path):
     """Interleaved runs of the same model from the same state, both after two warm-up
-    inferences (TorchScript's profiling runs); the best of five of each."""
-    n = 30
+    inferences (TorchScript's profiling runs). This machine is shared and noisy (about
+    +-10% from run to run), so the medians of five runs of each are compared."""
+    n = 40
     first = frames_at_start(exported_model, start, tmp_path)
     model, metadata = load_model(exported_model)
     lengths = first.box[:, 1] - first.box[:, 0]
@@ -412,8 +413,9 @@ def test_fix_is_at_least_as_fast_as_the_python_rollout(exported_model, start, tm
         assert int(steps) == n
         fix_times.append(float(seconds) / n)
         python_times.append(rollout(model, metadata, *args, n, progress=False)[2])
-    print(f"fix {min(fix_times) * 1e3:.1f} ms, python rollout {min(python_times) * 1e3:.1f} ms per inference")
-    assert min(fix_times) <= min(python_times), (fix_times, python_times)
+    fix_ms, python_ms = np.median(fix_times) * 1e3, np.median(python_times) * 1e3
+    print(f"fix {fix_ms:.1f} ms, python rollout {python_ms:.1f} ms per inference (medians)")
+    assert fix_ms <= python_ms, (fix_times, python_times)
 
 
 def frames_at_start(model: Path, start: Path, tmp_path: Path):
