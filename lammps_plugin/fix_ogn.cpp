@@ -270,6 +270,8 @@ void FixOGN::map_nodes()
     for (const auto &pair : row) cand_i.push_back(i), cand_j.push_back(pair.second);
   }
   nforeign = (int) node_atom.size() - nlocal;
+  node_types.resize(node_atom.size());
+  for (size_t n = 0; n < node_atom.size(); n++) node_types[n] = atom->type[node_atom[n]];
 
   if (device.is_cuda()) {
     // the candidate pairs live on the device until the next build; only x is sent per step
@@ -377,11 +379,9 @@ void FixOGN::initial_integrate(int)
   if (mapped_at != neighbor->lastcall || (int) node_of.size() != nlocal + atom->nghost) map_nodes();
   const int nnodes = nlocal + nforeign;
 
-  // node inputs: the velocities of ghost rows are unknown here; their encoder outputs
-  // come from their owners in the first exchange
-  std::vector<int64_t> types(nnodes);
-  std::vector<double> velocities((size_t) nnodes * 3, 0.0);
-  for (int n = 0; n < nnodes; n++) types[n] = atom->type[node_atom[n]];
+  // node inputs (node_types is set per list build): the velocities of ghost rows are
+  // unknown here; their encoder outputs come from their owners in the first exchange
+  velocities.assign((size_t) nnodes * 3, 0.0);
   memcpy(velocities.data(), atom->v[0], (size_t) nlocal * 3 * sizeof(double));
 
   torch::Tensor edge_vectors;
@@ -393,7 +393,7 @@ void FixOGN::initial_integrate(int)
   start = now;
   auto to_device = [&](const torch::Tensor &t) { return t.to(device); };
 
-  auto types_t = to_device(torch::from_blob(types.data(), {nnodes}, torch::kInt64));
+  auto types_t = to_device(torch::from_blob(node_types.data(), {nnodes}, torch::kInt64));
   auto velocities_t = to_device(torch::from_blob(velocities.data(), {nnodes, 3}, torch::kFloat64));
   edge_vectors = to_device(edge_vectors);
   edge_index = to_device(edge_index);
@@ -473,6 +473,7 @@ double FixOGN::memory_usage()
   double bytes = (double) comm_rows.capacity() * sizeof(double);
   bytes += (double) (src.capacity() + dst.capacity() + rsrc.capacity() + rdst.capacity()) * sizeof(int64_t);
   bytes += (double) (vec.capacity() + rvec.capacity()) * sizeof(double);
-  bytes += (double) (node_of.capacity() + node_atom.capacity()) * sizeof(int);
+  bytes += (double) (node_of.capacity() + node_atom.capacity() + cand_i.capacity() + cand_j.capacity()) * sizeof(int);
+  bytes += (double) (node_types.capacity() + velocities.capacity()) * 8;
   return bytes;
 }

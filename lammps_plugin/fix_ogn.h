@@ -52,6 +52,8 @@ class FixOGN : public Fix {
   // is a periodic image of a local atom is that atom's node (node_of), as in a periodic graph.
   bigint mapped_at;
   std::vector<int> node_of, node_atom;
+  std::vector<int64_t> node_types;
+  std::vector<double> velocities;
   std::unordered_map<tagint, int> local_of_tag;
   int nforeign;
 
