@@ -33,19 +33,23 @@ def deck_env() -> dict:
     return env
 
 
-def run_deck(system: str, out: Path, cwd: Path | None = None, mpi: int = 0, **variables) -> subprocess.CompletedProcess:
-    """Run inputs/<system>_ground_truth.in with -var overrides; fail the test on error."""
-    cmd = [str(BIN / "lmp"), "-in", str(INPUTS / f"{system}_ground_truth.in"), "-log", "none", "-nocite"]
+def lmp(deck: Path | str, cwd: Path, mpi: int = 0, check: bool = True, timeout: int = 900, **variables):
+    """The wheel's `lmp` (optionally under mpirun) on a deck file, with -var overrides."""
+    cmd = [str(BIN / "lmp"), "-in", str(deck), "-nocite", "-log", "none", "-var", "inputs", str(INPUTS)]
     if mpi:
         cmd = [str(BIN / "mpirun"), "-np", str(mpi)] + cmd
-    cmd += ["-var", "out", str(out), "-var", "inputs", str(INPUTS)]
     for key, value in variables.items():
         cmd += ["-var", key, str(value)]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(cmd, cwd=cwd or out.parent, env=deck_env(), capture_output=True, text=True, timeout=1200)
-    if proc.returncode != 0:
+    proc = subprocess.run(cmd, cwd=cwd, env=deck_env(), capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
         pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
+
+
+def run_deck(system: str, out: Path, cwd: Path | None = None, mpi: int = 0, **variables) -> subprocess.CompletedProcess:
+    """Run inputs/<system>_ground_truth.in with -var overrides; fail the test on error."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return lmp(INPUTS / f"{system}_ground_truth.in", cwd or out.parent, mpi=mpi, timeout=1200, out=out, **variables)
 
 
 @pytest.fixture(scope="session")

@@ -14,25 +14,12 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import BIN, INPUTS, deck_env, run_module, write_config
+from conftest import INPUTS, deck_env, lmp, run_module, write_config
 from ogn_lammps.environment import plugin_path
 from ogn_lammps.lammps_files import read_dump
 from ogn_lammps.rollout import load_model, rollout
 
 N_INFERENCES = 20
-
-
-def lmp(deck: Path | str, cwd: Path, mpi: int = 0, check: bool = True, timeout: int = 900, **variables):
-    """The wheel's `lmp` (optionally under mpirun) on a deck file, with -var overrides."""
-    cmd = [str(BIN / "lmp"), "-in", str(deck), "-nocite", "-log", "none", "-var", "inputs", str(INPUTS)]
-    if mpi:
-        cmd = [str(BIN / "mpirun"), "-np", str(mpi)] + cmd
-    for key, value in variables.items():
-        cmd += ["-var", key, str(value)]
-    proc = subprocess.run(cmd, cwd=cwd, env=deck_env(), capture_output=True, text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc
 
 
 def run_ogn(out: Path, model: Path, data: Path, mpi: int = 0, check: bool = True, **variables):
@@ -308,7 +295,7 @@ def test_bad_input_stops_with_a_message(case, bad_models, start, tmp_path):
     fix_line, *rest = fix_args.format(**bad_models).split("\n")
     head = DECK_HEAD.format(data=start)
     if rest == ["units metal"]:
-        head = head.replace("units lj", "units metal").replace("timestep 0.025", "timestep 0.025")
+        head = head.replace("units lj", "units metal")
         rest = []
     if rest == ["create_box_types"]:
         head = head.replace(f"read_data {start}", f"read_data {start} extra/atom/types 1") + "mass 3 1.0\n"
@@ -437,9 +424,12 @@ times = []
 for pair in range(pairs):
     now = state()
     if pair % 2:
-        times.append((fix(now), python(now)))
+        fix_s = fix(now)
+        python_s = python(now)
     else:
-        times.append(tuple(reversed((python(now), fix(now)))))
+        python_s = python(now)
+        fix_s = fix(now)
+    times.append((fix_s, python_s))
 print(json.dumps({{"steps": int(lmp.get_thermo("step")), "times": times}}))
 """
 

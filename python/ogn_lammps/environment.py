@@ -9,6 +9,7 @@ Python callers (through `start_lammps`).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -43,8 +44,6 @@ def plugin_path() -> Path:
     A regular install puts it next to this file. An editable install (`pip install -e`)
     leaves the Python sources here and installs the built plugin into site-packages.
     """
-    import sys
-
     candidates = [PACKAGE_DIR / PLUGIN_NAME]
     candidates += [Path(entry) / "ogn_lammps" / PLUGIN_NAME for entry in sys.path if entry]
     for path in candidates:
