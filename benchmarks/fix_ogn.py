@@ -7,15 +7,15 @@ equilibrated box), it measures MD-equivalent atom-steps per second:
   fix ogn          N x k / time per inference (`fix ogn`, pair_style zero)
   Python rollout   N x k / time per inference (`ogn_lammps.rollout.step`, same model)
 
-and prints the ratios, with the fix's achieved GFLOP/s (ogn_lammps.model.forward_flops over
+and prints the ratios, with the fix's achieved GFLOP/s (the model's FLOPs from its metadata over
 the model time the fix reports) against this CPU's matmul peak measured in the same run.
 All three use the same cores: `--ranks` MPI ranks for LAMMPS, one torch thread per rank.
 
     python benchmarks/fix_ogn.py [--systems lj sio2] [--sizes 265 2000 10000] [--ranks 1]
         [--models DIR] [--work DIR]
 
-Without --models, each system gets a Fast-OGN model (its configs/<sys>_fast.toml
-architecture) trained for 1 step on a short ground-truth run: its speed is that of a fully
+Without --models, each system gets a model of its configs/<sys>_fast.toml architecture
+(configs/<sys>_ogn_fast.toml, the paper's Fast-OGN, where there is none) trained for 1 step on a short ground-truth run: its speed is that of a fully
 trained model of the same shape. With --models DIR, DIR/<sys>/model.pt and
 DIR/<sys>/equilibrated.data are used instead.
 """
@@ -39,7 +39,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from training import matmul_peak  # noqa: E402  (benchmarks/training.py)
 
 from ogn_lammps.lammps_files import read_dump  # noqa: E402
-from ogn_lammps.model import ModelConfig, forward_flops  # noqa: E402
 from ogn_lammps.rollout import load_model, step  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -78,7 +77,10 @@ def prepare(system: str, work: Path) -> tuple[Path, Path]:
     run(cmd, out.parent, f"{system} ground truth")
     python = [sys.executable, "-m"]
     run(python + ["ogn_lammps.dataset", out / "gt"], out, "dataset")
-    run(python + ["ogn_lammps.train", "--config", REPO / "configs" / f"{system}_fast.toml", "--data",
+    config = REPO / "configs" / f"{system}_fast.toml"
+    if not config.is_file():  # systems without a structured-OGN config yet: the paper's Fast-OGN
+        config = REPO / "configs" / f"{system}_ogn_fast.toml"
+    run(python + ["ogn_lammps.train", "--config", config, "--data",
                   out / "gt" / "dataset.h5", "--out", out / "train", "--steps", 1, "--test-every", 1, "--quiet"],
         out, "training")
     run(python + ["ogn_lammps.export", out / "train" / "checkpoint.pt", "-o", model], out, "export")
@@ -147,7 +149,7 @@ run {inferences}"""), folder, ranks, "ogn")
     ogn_time, ogn_n = loop_time(ogn)
     fix_rate = n * k * ogn_n / ogn_time
     report = re.findall(r"fix ogn: \d+ inferences, per inference \(slowest rank\): graph ([\d.]+) ms, model ([\d.]+) ms, "
-                        r"embedding exchange ([\d.]+) ms; (\d+) edges on the busiest rank", ogn)[-1]
+                        r"node exchange ([\d.]+) ms; (\d+) edges on the busiest rank", ogn)[-1]
     model_ms = float(report[1])
     edges = int(report[3])
 
@@ -164,9 +166,8 @@ run {inferences}"""), folder, ranks, "ogn")
         x, v = x + change[:, :3], v + change[:, 3:]
     python_rate = n * k / float(np.median(python_times))
 
-    config = ModelConfig(n_types=meta["n_types"], n_layers=meta["n_layers"], width=meta["width"])
-    # the busiest rank's graph: its local atoms and (serially) all atoms are nodes
-    flops = forward_flops(config, n // ranks, edges)
+    # the model's FLOPs per atom on its training graph (metadata), scaled to the busiest rank's edges
+    flops = meta["flops_per_atom"] * (edges / (n / ranks)) / meta["edges_per_atom"] * (n // ranks)
     return dict(system=system, n=n, k=k, edges_per_atom=edges / (n / ranks), md=md_rate, fix=fix_rate,
                 python=python_rate, gflops=flops / (model_ms / 1e3) / 1e9)
 

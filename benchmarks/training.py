@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from ogn_lammps.model import OGN, ModelConfig, forward_flops
+from ogn_lammps.architectures.ogn import OGN, ModelConfig, forward_flops
 
 
 def best_time(fn, repeat: int, warmup: int = 2) -> float:

@@ -1,11 +1,13 @@
 /* fix ogn: the learned integrator. One LAMMPS timestep is one inference of the exported
-   OGN model (python -m ogn_lammps.export), which moves every atom of the group by the
-   [dr, dv] it predicts for k MD steps (paper Methods 4.2; design notes §6).
+   model (python -m ogn_lammps.export), which moves every atom of the group by the [dr, dv]
+   it predicts for k MD steps (paper Methods 4.2; design notes §6; the step is defined once,
+   in python/ogn_lammps/architectures/step.py).
 
    On one rank the fix calls the model's forward(), as the Python rollout does. On several
-   ranks it calls it layer by layer (encode / process / decode, docs/model.md), so that the
-   node embeddings of ghost atoms are refreshed by a forward communication after every
-   message-passing layer: the ghost cutoff stays r_c for any number of layers. */
+   ranks it runs the model stage by stage, as its metadata's `program` declares: before each
+   stage the per-node rows (velocities, embeddings, a stage's prediction) of ghost atoms are
+   refreshed from their owners by a forward communication of the declared width. The ghost
+   cutoff stays r_c for any number of stages, and a new architecture needs no change here. */
 
 #include "fix_ogn.h"
 
@@ -36,7 +38,7 @@ using namespace LAMMPS_NS;
 using namespace FixConst;
 
 namespace {
-constexpr int FORMAT_VERSION = 1;    // metadata.json format written by ogn_lammps.export
+constexpr int FORMAT_VERSION = 2;    // metadata.json format, owned by ogn_lammps.model_file
 
 bool close(double a, double b, double rel) { return std::fabs(a - b) <= rel * std::fmax(std::fabs(a), std::fabs(b)); }
 }    // namespace
@@ -79,11 +81,12 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
   model.eval();
 
   nprocs = comm->nprocs;
-  comm_forward = width;
+  comm_forward = *std::max_element(exchange_widths.begin(), exchange_widths.end());
+  comm_width = comm_forward;
   if (comm->me == 0)
     utils::logmesg(lmp,
-                   "fix ogn: model {} ({}, {} layers x {}, cutoff {}, k = {} x dt {}) on {} in {}, {} MPI rank(s)\n",
-                   model_file, system_name, n_layers, width, cutoff, k, dt_model,
+                   "fix ogn: model {} ({} for {}, {} stage(s), cutoff {}, k = {} x dt {}) on {} in {}, {} MPI rank(s)\n",
+                   model_file, architecture, system_name, exchange_widths.size(), cutoff, k, dt_model,
                    device.is_cuda() ? "cuda (node-local rank mod visible GPUs)" : "cpu", dtype_request, nprocs);
 }
 
@@ -112,6 +115,7 @@ void FixOGN::read_model(const std::string &path)
     if (format != FORMAT_VERSION)
       error->all(FLERR, "fix ogn: {} has metadata format_version {}, this fix reads {}", path, format,
                  FORMAT_VERSION);
+    architecture = meta.at("architecture").get<std::string>();
     system_name = meta.at("system").get<std::string>();
     units = meta.at("units").get<std::string>();
     dt_model = meta.at("dt").get<double>();
@@ -120,15 +124,26 @@ void FixOGN::read_model(const std::string &path)
     cutoff = meta.at("cutoff").get<double>();
     n_types = meta.at("n_types").get<int>();
     masses = meta.at("masses").get<std::vector<double>>();
-    n_layers = meta.at("n_layers").get<int>();
-    width = meta.at("width").get<int>();
     model_dtype = meta.at("dtype").get<std::string>();
+    // what the fix supplies and exchanges between the model's stages (ogn_lammps.model_file)
+    const auto &program = meta.at("program");
+    const int nstages = program.at("stages").get<int>();
+    exchange_widths = program.at("exchange").get<std::vector<int>>();
+    const std::string node_input = program.at("node_input").get<std::string>();
+    if (nstages < 1 || (int) exchange_widths.size() != nstages)
+      error->all(FLERR, "fix ogn: metadata.json in {} declares {} stages and {} exchange widths", path, nstages,
+                 exchange_widths.size());
+    for (int w : exchange_widths)
+      if (w < 1) error->all(FLERR, "fix ogn: metadata.json in {} declares an exchange width of {}", path, w);
+    if (exchange_widths[0] != 3 || node_input != "velocities")
+      error->all(FLERR, "fix ogn: model {} expects node input {} of width {}; this fix supplies velocities (3)",
+                 path, node_input, exchange_widths[0]);
   } catch (const json::exception &e) {
     error->all(FLERR, "fix ogn: metadata.json in {} is corrupt or incomplete: {}", path, e.what());
   }
   if ((int) masses.size() != n_types)
     error->all(FLERR, "fix ogn: metadata.json in {} lists {} masses for {} types", path, masses.size(), n_types);
-  for (const char *method : {"encode", "process", "decode"})
+  for (const char *method : {"stage", "finish"})
     if (!model.find_method(method))
       error->all(FLERR, "fix ogn: model {} has no {}() method; re-export it with python -m ogn_lammps.export",
                  path, method);
@@ -343,14 +358,15 @@ torch::Tensor FixOGN::build_edges(torch::Tensor &edge_vectors)
 torch::Tensor FixOGN::exchange(const torch::Tensor &rows)
 {
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
-  if ((int) comm_rows.size() < nall * width) comm_rows.resize((size_t) nall * width);
+  comm_width = (int) rows.size(1);
+  if (comm_rows.size() < (size_t) nall * comm_width) comm_rows.resize((size_t) nall * comm_width);
   auto local = rows.narrow(0, 0, nlocal);
   const double start = platform::walltime();
-  torch::from_blob(comm_rows.data(), {nlocal, width}, torch::kFloat64).copy_(local);
-  comm->forward_comm(this);
+  torch::from_blob(comm_rows.data(), {nlocal, comm_width}, torch::kFloat64).copy_(local);
+  comm->forward_comm(this, comm_width);
   time_comm += platform::walltime() - start;
-  if (nforeign == 0) return rows;
-  auto table = torch::from_blob(comm_rows.data(), {nall, width}, torch::kFloat64);
+  if (nforeign == 0) return local;
+  auto table = torch::from_blob(comm_rows.data(), {nall, comm_width}, torch::kFloat64);
   auto atoms = torch::from_blob(node_atom.data() + nlocal, {nforeign}, torch::kInt32).to(torch::kInt64);
   auto ghosts = table.index_select(0, atoms).to(rows.device(), rows.scalar_type());
   return torch::cat({local, ghosts});
@@ -358,13 +374,14 @@ torch::Tensor FixOGN::exchange(const torch::Tensor &rows)
 
 int FixOGN::pack_forward_comm(int n, int *send, double *buf, int, int *)
 {
-  for (int m = 0; m < n; m++) memcpy(buf + (size_t) m * width, &comm_rows[(size_t) send[m] * width], width * sizeof(double));
-  return n * width;
+  const size_t w = comm_width;
+  for (int m = 0; m < n; m++) memcpy(buf + m * w, &comm_rows[(size_t) send[m] * w], w * sizeof(double));
+  return n * comm_width;
 }
 
 void FixOGN::unpack_forward_comm(int n, int first, double *buf)
 {
-  memcpy(&comm_rows[(size_t) first * width], buf, (size_t) n * width * sizeof(double));
+  memcpy(&comm_rows[(size_t) first * comm_width], buf, (size_t) n * comm_width * sizeof(double));
 }
 
 /* ----------------------------------------------------------------------
@@ -379,8 +396,8 @@ void FixOGN::initial_integrate(int)
   if (mapped_at != neighbor->lastcall || (int) node_of.size() != nlocal + atom->nghost) map_nodes();
   const int nnodes = nlocal + nforeign;
 
-  // node inputs (node_types is set per list build): the velocities of ghost rows are
-  // unknown here; their encoder outputs come from their owners in the first exchange
+  // node inputs (node_types is set per list build): the velocities of local atoms; on
+  // several ranks the rows of foreign ghosts come from their owners in the first exchange
   velocities.assign((size_t) nnodes * 3, 0.0);
   memcpy(velocities.data(), atom->v[0], (size_t) nlocal * 3 * sizeof(double));
 
@@ -403,17 +420,19 @@ void FixOGN::initial_integrate(int)
     // of the Python rollout and the same exported forward() computes the step
     change = model.forward({types_t, velocities_t, edge_index, edge_vectors}).toTensor();
   } else {
-    auto encoded = model.run_method("encode", types_t, velocities_t, edge_vectors).toTuple();
-    auto n0 = encoded->elements()[0].toTensor(), e0 = encoded->elements()[1].toTensor();
-    n0 = exchange(n0);
-    auto n = n0, e = e0;
-    for (int layer = 0; layer < n_layers; layer++) {
-      auto out = model.run_method("process", layer, n, n0, e, e0, edge_index).toTuple();
-      n = out->elements()[0].toTensor();
-      e = out->elements()[1].toTensor();
-      if (layer + 1 < n_layers) n = exchange(n);
+    // the program of metadata.json: exchange the declared rows, run the stage, repeat
+    auto nodes = velocities_t;
+    auto edges = torch::zeros({0}, velocities_t.options().dtype(dtype));
+    for (int s = 0; s < (int) exchange_widths.size(); s++) {
+      if (nodes.size(1) != exchange_widths[s])
+        error->one(FLERR, "fix ogn: model {} gave node rows of width {} before stage {}, its metadata declares {}",
+                   model_file, nodes.size(1), s, exchange_widths[s]);
+      nodes = exchange(nodes);
+      auto out = model.run_method("stage", s, types_t, nodes, edges, edge_index, edge_vectors).toTuple();
+      nodes = out->elements()[0].toTensor();
+      edges = out->elements()[1].toTensor();
     }
-    change = model.run_method("decode", n.narrow(0, 0, nlocal)).toTensor();
+    change = model.run_method("finish", nodes.narrow(0, 0, nlocal)).toTensor();
   }
   change = change.narrow(0, 0, nlocal);
   check_and_apply(change.to(torch::kCPU, torch::kFloat64).contiguous());
@@ -433,7 +452,7 @@ void FixOGN::post_run()
   if (comm->me == 0)
     utils::logmesg(lmp,
                    "fix ogn: {} inferences, per inference (slowest rank): graph {:.3f} ms, model {:.3f} ms, "
-                   "embedding exchange {:.3f} ms; {:.0f} edges on the busiest rank\n",
+                   "node exchange {:.3f} ms; {:.0f} edges on the busiest rank\n",
                    ninference, most[0] * ms, most[1] * ms, most[2] * ms, most[3] / (double) ninference);
 }
 

@@ -38,10 +38,13 @@ class FixOGN : public Fix {
  private:
   // the model and the contract it was exported with (metadata.json, docs/model.md)
   torch::jit::Module model;
-  std::string model_file, system_name, units, model_dtype;
+  std::string model_file, architecture, system_name, units, model_dtype;
   double dt_model, timestep_model, cutoff;
-  int k, metadata_k, n_types, n_layers, width;
+  int k, metadata_k, n_types;
   std::vector<double> masses;
+  // the model's program: one width per stage, of the node rows exchanged before it
+  std::vector<int> exchange_widths;
+  int comm_width;
   torch::Device device;
   torch::ScalarType dtype;
 
@@ -67,7 +70,7 @@ class FixOGN : public Fix {
   // the same candidate pairs on a CUDA device, uploaded once per neighbour list build
   torch::Tensor pair_i, pair_j, pair_src, pair_dst;
 
-  // node embeddings of all local and ghost atoms, for the forward communication
+  // node rows (velocities, embeddings, predictions) of all atoms, for the forward communication
   std::vector<double> comm_rows;
 
   // wall time per phase over the current run, reported by post_run()

@@ -33,10 +33,10 @@ if [ "$example" = 1 ]; then
     .venv/bin/python -m ogn_lammps.dataset "$out/lj"
     echo "example: velocity-Verlet at dt against k x dt"
     .venv/bin/python -m ogn_lammps.contrast --data-root "$out" --systems lj -o "$out/contrast.png"
-    echo "example: 200 steps of Fast-OGN training (the paper trains 10 million) -> $out/train"
+    echo "example: 1 minute of training the structured OGN (models/lj_fast.pt had 60) -> $out/train"
     rm -rf "$out/train"
     .venv/bin/python -m ogn_lammps.train --config configs/lj_fast.toml --data "$out/lj/dataset.h5" \
-        --out "$out/train" --steps 200 --test-every 100
+        --out "$out/train" --minutes 1 --test-every 100
     .venv/bin/python -m ogn_lammps.export "$out/train/checkpoint.pt" -o "$out/model.pt"
     echo "example: rollout of 100 MD steps and its evaluation against LAMMPS -> $out/evaluation"
     .venv/bin/python -m ogn_lammps.rollout "$out/model.pt" --data "$out/lj/dataset.h5" -o "$out/rollout.h5"

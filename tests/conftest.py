@@ -25,6 +25,18 @@ SMALL = {
 }
 
 
+# Fixtures that run every system's ground-truth deck: a test that uses one is in the slow tier.
+SLOW_FIXTURES = {"deck_output"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slow tier: tests marked @pytest.mark.slow (MPI, long runs) and those using a slow fixture."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & SLOW_FIXTURES:
+            item.add_marker(pytest.mark.slow)
+
+
 def deck_env() -> dict:
     """The environment of a user's shell: no LAMMPS_POTENTIALS, one OpenMP thread."""
     env = dict(os.environ)
@@ -119,3 +131,31 @@ def exported_model(trained_run) -> Path:
     path = trained_run / "model.pt"
     run_module("export", trained_run / "checkpoint.pt", "-o", path)
     return path
+
+
+def impulse_config(path, dataset, **settings) -> object:
+    """A small training config of the structured OGN on the tiny dataset."""
+    model = dict(architecture="impulse", cutoff=2.5, stages=3, width=16, n_rbf=8)
+    model.update(settings.pop("model", {}))
+    train = dict(steps=12, test_every=6, test_configs=3, log_every=3, batch_size=2, lr_start=3e-3, lr_end=1e-3,
+                 checkpoint_minutes=100.0, calibration_configs=8)
+    train.update(settings)
+
+    def value(v):
+        return str(v).lower() if isinstance(v, bool) else repr(v)
+
+    lines = ["[data]", f'dataset = "{dataset}"', "k = 5", "[model]"]
+    lines += [f"{k} = {value(v)}" for k, v in model.items()]
+    lines += ["[train]"] + [f"{k} = {value(v)}" for k, v in train.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def impulse_run(tiny_dataset, tmp_path_factory):
+    """A real 12-step training of the structured OGN on the tiny dataset, exported: (folder, process)."""
+    folder = tmp_path_factory.mktemp("impulse")
+    config = impulse_config(folder / "config.toml", tiny_dataset)
+    proc = run_module("train", "--config", config, "--out", folder / "run", "--quiet")
+    run_module("export", folder / "run" / "checkpoint.pt", "-o", folder / "model.pt")
+    return folder, proc

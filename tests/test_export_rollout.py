@@ -23,8 +23,11 @@ def test_metadata_holds_the_contract(exported_model, tiny_dataset):
         assert meta["dt"] == ds.dt and meta["k"] == 5 and meta["timestep"] == pytest.approx(5 * ds.dt)
         assert meta["type_names"] == ds.type_names and meta["masses"] == list(ds.masses)
         assert meta["cutoff"] == ds.info["cutoff"]
-    assert meta["n_layers"] == 2 and meta["n_types"] == 2 and meta["dtype"] == "float32"
-    assert meta["format_version"] == 1 and meta["system"] == "lj" and meta["trained_steps"] == 8
+    assert meta["settings"]["n_layers"] == 2 and meta["n_types"] == 2 and meta["dtype"] == "float32"
+    assert meta["format_version"] == 2 and meta["system"] == "lj" and meta["trained_steps"] == 8
+    assert meta["architecture"] == "ogn"
+    # encoder + 2 layers; velocities first, then the [n, n0] rows of width 2 x 64
+    assert meta["program"] == {"stages": 3, "exchange": [3, 128, 128], "node_input": "velocities"}
 
 
 @pytest.mark.parametrize("dtype, tol", [("float32", 1e-5), ("float64", 1e-12)])
@@ -43,13 +46,13 @@ def test_torchscript_and_eager_agree(trained_run, tiny_dataset, tmp_path, dtype,
     assert a.dtype == b.dtype == getattr(torch, dtype) and a.shape == (len(x), 6)
     assert float(a.abs().max()) > 0
     torch.testing.assert_close(b, a, rtol=tol, atol=tol * float(a.abs().max()))
-    # The layer-by-layer entry points compose to forward (for fix ogn's per-layer halo exchange).
+    # The stages compose to forward (for fix ogn's exchange with ghost owners between them).
     with torch.no_grad():
-        n0, e0 = scripted.encode(inputs[0], inputs[1], inputs[3])
-        n, e = n0, e0
-        for layer in range(meta["n_layers"]):
-            n, e = scripted.process(layer, n, n0, e, e0, inputs[2])
-        torch.testing.assert_close(scripted.decode(n), b, rtol=tol, atol=tol * float(b.abs().max()))
+        nodes, edges = inputs[1], torch.zeros(0)
+        for index in range(meta["program"]["stages"]):
+            assert nodes.shape[1] == meta["program"]["exchange"][index]
+            nodes, edges = scripted.stage(index, inputs[0], nodes, edges, inputs[2], inputs[3])
+        torch.testing.assert_close(scripted.finish(nodes), b, rtol=tol, atol=tol * float(b.abs().max()))
 
 
 def test_export_refuses_a_bad_checkpoint(tmp_path):

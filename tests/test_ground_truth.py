@@ -141,6 +141,7 @@ def _frames_text(path):
         return handle.read()
 
 
+@pytest.mark.slow
 def test_overrides_seed_rep_and_split(tmp_path):
     """-var seed/ntrain/ntest/nsteps/rep/out: outputs follow them, and seeds reproduce runs."""
     tiny = dict(nsteps=20, neq=100, npre=100)
@@ -171,6 +172,7 @@ def test_overrides_seed_rep_and_split(tmp_path):
     assert json.loads((rep / "system.json").read_text())["n_atoms"] == 2120
 
 
+@pytest.mark.slow
 def test_deck_runs_under_mpirun(tmp_path):
     """The same deck on 2 MPI ranks: same composition, every frame complete and sorted."""
     out = tmp_path / "mpi"

@@ -10,7 +10,7 @@ import torch
 
 from ogn_lammps.dataset import Dataset
 from ogn_lammps.graph import box_lengths, build_graph
-from ogn_lammps.model import OGN, ModelConfig, Standardizer, forward_flops
+from ogn_lammps.architectures.ogn import OGN, ModelConfig, Standardizer, forward_flops
 from ogn_lammps.symmetry import CUBIC_SYMMETRIES
 from ogn_lammps.train import Pairs, Trainer, load_config
 

@@ -20,7 +20,7 @@ def read_log(folder):
 
 
 def load_state(folder):
-    return torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=False)
+    return torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=True)
 
 
 def test_outputs_of_a_run(trained_run):
@@ -33,9 +33,10 @@ def test_outputs_of_a_run(trained_run):
     assert "n_layers = 2" in (trained_run / "config.toml").read_text()
     state = load_state(trained_run)
     assert state["step"] == 8 and state["meta"]["k"] == 5 and state["meta"]["units"] == "lj"
-    assert state["model_config"]["n_layers"] == 2
+    assert state["architecture"] == "ogn" and state["settings"]["n_layers"] == 2
 
 
+@pytest.mark.slow
 def test_straight_and_resumed_runs_give_identical_weights(tiny_dataset, tmp_path):
     config = write_config(tmp_path / "c.toml", tiny_dataset, steps=10, test_every=5)
     run_module("train", "--config", config, "--out", tmp_path / "straight", "--quiet")
@@ -56,6 +57,7 @@ def test_straight_and_resumed_runs_give_identical_weights(tiny_dataset, tmp_path
     assert not torch.equal(half["model"]["decoder_out.weight"], a["model"]["decoder_out.weight"])
 
 
+@pytest.mark.slow
 def test_training_loss_falls_100x_on_a_tiny_dataset(tmp_path_factory):
     """One training pair (5 MD steps of LJ), no augmentation: the loss must fall 100x."""
     folder = tmp_path_factory.mktemp("overfit")
@@ -69,6 +71,7 @@ def test_training_loss_falls_100x_on_a_tiny_dataset(tmp_path_factory):
     assert losses[0] / losses[-1] >= 100, f"loss fell from {losses[0]:.3g} to {losses[-1]:.3g} only"
 
 
+@pytest.mark.slow
 def test_sigint_saves_a_checkpoint_and_resume_finishes(tiny_dataset, tmp_path):
     config = write_config(tmp_path / "c.toml", tiny_dataset, steps=100000, test_every=100000, log_every=1)
     out = tmp_path / "run"
@@ -96,7 +99,7 @@ def test_sigint_saves_a_checkpoint_and_resume_finishes(tiny_dataset, tmp_path):
         ("none", ["--k", "0", "--data", "{data}"], "k must be a positive number of MD steps, got 0"),
         ("none", ["--k", "400", "--data", "{data}"], "fewer than k + 1"),
         ("bad_toml", ["--config", "{tmp}/bad.toml"], "unknown key 'stepz' in [train]"),
-        ("quoted_bool", ["--config", "{tmp}/bad.toml"], "[train] augment = 'false': expected bool, got str"),
+        ("quoted_bool", ["--config", "{tmp}/bad.toml"], "[train] augment = 'false': expected true, false or \"auto\""),
         ("checkpoint", ["--data", "{data}"], "exists: pass --resume"),
         ("none", ["--resume"], "no checkpoint"),
         ("checkpoint", ["--resume", "--steps", "5"], "--resume uses the checkpoint's own configuration"),
@@ -121,13 +124,29 @@ def test_bad_input_is_a_clear_error(tiny_dataset, trained_run, tmp_path, setup, 
         assert (out / "checkpoint.pt").read_bytes() == before  # nothing lost
 
 
+@pytest.mark.slow
 def test_minutes_limit_stops_with_a_checkpoint(tiny_dataset, tmp_path):
     config = write_config(tmp_path / "c.toml", tiny_dataset, steps=100000, test_every=100000,
                           log_every=1, checkpoint_minutes=0.01)
     t0 = time.time()
-    proc = run_module("train", "--config", config, "--out", tmp_path / "run", "--minutes", 0.15)
+    proc = run_module("train", "--config", config, "--out", tmp_path / "run", "--stop-after", 0.15)
     assert time.time() - t0 < 120
     assert "stopped at step" in proc.stderr
     step = load_state(tmp_path / "run")["step"]
     assert 0 < step < 100000
     assert int(read_log(tmp_path / "run")[-1]["step"]) == step
+
+
+@pytest.mark.slow
+def test_time_budget_decays_the_learning_rate_over_it_and_finishes(tiny_dataset, tmp_path):
+    config = write_config(tmp_path / "c.toml", tiny_dataset, steps=100000, test_every=100000, log_every=1)
+    t0 = time.time()
+    proc = run_module("train", "--config", config, "--out", tmp_path / "run", "--minutes", 0.1)
+    assert time.time() - t0 < 120
+    assert "finished at step" in proc.stderr
+    rows = read_log(tmp_path / "run")
+    lrs = [float(r["lr"]) for r in rows]
+    assert lrs == sorted(lrs, reverse=True) and len(lrs) > 3
+    # 1e-4 -> 1e-6 over the 6 s budget, whatever the number of steps it allowed
+    assert lrs[0] > 0.5e-4 and lrs[-1] < 2e-6
+    assert "minutes = 0.1" in (tmp_path / "run" / "config.toml").read_text()

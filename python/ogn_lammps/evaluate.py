@@ -31,7 +31,7 @@ import numpy as np
 from .atomic import atomic_write_bytes
 from .dataset import Dataset
 from .environment import forcefield_file, start_lammps
-from .rollout import ModelError
+from .model_file import ModelError
 
 # Kinetic energy per atom in the data's energy unit is sum(m v^2) / 2 times this factor
 # (LAMMPS `units` mvv2e): metal units take g/mol * (A/ps)^2 to eV.
@@ -201,7 +201,7 @@ def evaluate(rollout_path: Path, data: Path | None, out: Path, n_atoms_plot: int
         })
     out.mkdir(parents=True, exist_ok=True)
 
-    title = f"{meta['system']}: L = {meta['n_layers']}, k = {k}, {len(px) - 1} inferences"
+    title = f"{meta['system']}: {meta['architecture']}, k = {k}, {len(px) - 1} inferences"
     if attrs.get("failure"):
         title += " (diverged)"
     import matplotlib

@@ -4,9 +4,10 @@
     python -m ogn_lammps.export runs/lj_fast/checkpoint.pt -o model64.pt --dtype float64
     python -m ogn_lammps.export --show model.pt          # print the metadata
 
-model.pt is the only contract between Python and C++ (docs/model.md gives the signatures).
-Before writing, the export runs the scripted and the eager model on the configuration kept in
-the checkpoint and stops unless they agree; the file is written atomically and read back.
+model.pt is the only contract between Python and C++ (ogn_lammps.model_file owns its format;
+docs/model.md gives the signatures). Before writing, the export runs the scripted and the
+eager model, and the model stage by stage, on the configuration kept in the checkpoint and
+stops unless they agree; the file is read back from memory, then written atomically.
 """
 
 from __future__ import annotations
@@ -15,20 +16,16 @@ import argparse
 import io
 import json
 import sys
-import time
 from pathlib import Path
 
 import torch
 
-from . import __version__
-from .graph import build_graph
-from .model import OGN, ModelConfig
-from .atomic import atomic_write_bytes
-from .rollout import ModelError, load_model
-from .train import CHECKPOINT_FORMAT
+from . import model_file
+from .architectures import build
+from .architectures.step import model_inputs
+from .model_file import DTYPES, ModelError
+from .train import load_checkpoint as _load_checkpoint
 
-MODEL_FORMAT = 1
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # Scripted and eager models run the same kernels; they may differ only by operation order.
 AGREEMENT_RTOL = {"float32": 1e-5, "float64": 1e-12}
 
@@ -38,61 +35,44 @@ class ExportError(RuntimeError):
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise ExportError(f"{path}: checkpoint not found")
+    """The checkpoint, loaded with weights_only=True (no arbitrary unpickling)."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # a truncated or foreign file
-        raise ExportError(f"{path}: not a readable training checkpoint ({err.__class__.__name__}: {err})") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        found = state.get("format") if isinstance(state, dict) else type(state).__name__
-        raise ExportError(f"{path}: checkpoint format {found}, expected {CHECKPOINT_FORMAT}")
-    return state
+        return _load_checkpoint(path)
+    except ValueError as err:
+        raise ExportError(str(err)) from None
 
 
-def model_from_checkpoint(state: dict) -> OGN:
-    model = OGN(ModelConfig(**state["model_config"]))
+def model_from_checkpoint(state: dict) -> torch.nn.Module:
+    model = build(state["architecture"], state["settings"], state["meta"])
     model.load_state_dict(state["model"])
     return model.eval()
 
 
-def metadata_for(state: dict, dtype: str) -> dict:
+def metadata_for(state: dict, model: torch.nn.Module, dtype: str) -> dict:
     meta = state["meta"]
-    config = state["model_config"]
-    return {
-        "format_version": MODEL_FORMAT,
-        "system": meta["system"],
-        "units": meta["units"],
-        "dt": meta["dt"],
-        "k": meta["k"],
-        "timestep": meta["k"] * meta["dt"],
-        "cutoff": meta["cutoff"],
-        "type_names": meta["type_names"],
-        "masses": meta["masses"],
-        "n_types": config["n_types"],
-        "n_layers": config["n_layers"],
-        "width": config["width"],
-        "dtype": dtype,
+    extra = {
+        "settings": state["settings"],
         "trained_steps": state["step"],
+        "trained_minutes": round(state["elapsed"] / 60, 2),
         "test_loss": state.get("test_loss"),
+        "calibration": state.get("final", {}),
         "dataset": meta["dataset"],
-        "ogn_lammps_version": __version__,
-        "torch_version": torch.__version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "signature": "forward(types int64 (N,) 1..n_types, velocities (N,3), edge_index int64 (2,E) [i; j], "
-        "edge_vectors (E,3) = r_j - r_i) -> (N,6) [dr, dv] over k MD steps",
+        "edges_per_atom": round(_edges_per_atom(state, meta["cutoff"]), 3),
     }
+    # FLOPs of one forward pass per atom, on the training system's graph
+    n_atoms = len(state["sample"]["types"])
+    extra["flops_per_atom"] = round(model.flops(n_atoms, round(extra["edges_per_atom"] * n_atoms)) / n_atoms)
+    return model_file.metadata(meta, state["architecture"], model.program(), dtype, extra)
+
+
+def _edges_per_atom(state: dict, cutoff: float) -> float:
+    inputs = sample_inputs(state["sample"], cutoff)
+    return inputs[2].shape[1] / len(inputs[0])
 
 
 def sample_inputs(sample: dict, cutoff: float) -> tuple[torch.Tensor, ...]:
-    edge_index, vectors = build_graph(sample["positions"], sample["box_lengths"], cutoff)
-    return (
-        torch.as_tensor(sample["types"], dtype=torch.int64),
-        torch.as_tensor(sample["velocities"]),
-        torch.as_tensor(edge_index),
-        torch.as_tensor(vectors),
-    )
+    return model_inputs(sample["types"].numpy(), sample["positions"].numpy(), sample["velocities"].numpy(),
+                        sample["box_lengths"].numpy(), cutoff)
 
 
 def check_agreement(a: torch.Tensor, b: torch.Tensor, dtype: str, what: str) -> float:
@@ -103,46 +83,43 @@ def check_agreement(a: torch.Tensor, b: torch.Tensor, dtype: str, what: str) -> 
     return worst / scale
 
 
+def staged(module, inputs: tuple[torch.Tensor, ...], stages: int) -> torch.Tensor:
+    """The model run stage by stage, as fix ogn runs it on several ranks (one rank here)."""
+    types, velocities, edge_index, edge_vectors = inputs
+    nodes, edges = velocities, torch.zeros(0)
+    for index in range(stages):
+        nodes, edges = module.stage(index, types, nodes, edges, edge_index, edge_vectors)
+    return module.finish(nodes)
+
+
 def export(checkpoint: str | Path, output: str | Path, dtype: str = "float32", quiet: bool = False) -> dict:
     """Write model.pt; returns its metadata. Raises ExportError without touching `output`."""
     if dtype not in DTYPES:
         raise ExportError(f"dtype {dtype!r}: expected one of {sorted(DTYPES)}")
     state = load_checkpoint(checkpoint)
     model = model_from_checkpoint(state).to(DTYPES[dtype])
-    metadata = metadata_for(state, dtype)
+    metadata = metadata_for(state, model, dtype)
     scripted = torch.jit.script(model)
     inputs = sample_inputs(state["sample"], metadata["cutoff"])
     with torch.no_grad():
         eager_out = model(*inputs)
         script_out = scripted(*inputs)
-    relative = check_agreement(eager_out, script_out, dtype, "TorchScript against eager model")
-
-    buffer = io.BytesIO()
-    torch.jit.save(scripted, buffer, _extra_files={"metadata.json": json.dumps(metadata, indent=1)})
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    # Read back from memory first, so that a file that cannot be loaded is never written.
-    buffer.seek(0)
-    reloaded, meta_back = load_model_bytes(buffer)
+        relative = check_agreement(eager_out, script_out, dtype, "TorchScript against eager model")
+        check_agreement(script_out, staged(scripted, inputs, metadata["program"]["stages"]), dtype,
+                        "stage by stage against forward()")
+    # model_file.save reads the bytes back before it renames them into place
+    data = model_file.save(scripted, metadata, output)
+    reloaded, _ = model_file.read(io.BytesIO(data), str(output))
     with torch.no_grad():
         check_agreement(script_out, reloaded(*inputs), dtype, "saved model against TorchScript")
-    if meta_back != metadata:
-        raise ExportError("metadata.json did not survive the round trip")
-    atomic_write_bytes(output, buffer.getvalue())
     if not quiet:
         print(
-            f"export: {output}: {metadata['system']}, L = {metadata['n_layers']}, k = {metadata['k']}, "
+            f"export: {output}: {metadata['system']}, {metadata['architecture']}, k = {metadata['k']}, "
             f"timestep {metadata['timestep']:g} ({metadata['units']} units), cutoff {metadata['cutoff']}, {dtype}; "
             f"script/eager max relative difference {relative:.1e} on {len(inputs[0])} atoms",
             file=sys.stderr,
         )
     return metadata
-
-
-def load_model_bytes(source) -> tuple[torch.jit.ScriptModule, dict]:
-    extra = {"metadata.json": ""}
-    module = torch.jit.load(source, map_location="cpu", _extra_files=extra)
-    return module, json.loads(extra["metadata.json"])
 
 
 def main(argv=None) -> int:
@@ -154,7 +131,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         if args.show:
-            print(json.dumps(load_model(args.show)[1], indent=1))
+            print(json.dumps(model_file.load(args.show)[1], indent=1))
             return 0
         if not args.checkpoint:
             p.error("a checkpoint is required (or --show MODEL)")

@@ -6,7 +6,8 @@
 
 Each inference builds the graph of the current positions (every ordered pair within the
 model's cutoff, in the periodic box) and calls the model's scripted `forward`, the same
-function `fix ogn` calls, then adds [dr, dv] in float64. The output file holds every
+function `fix ogn` calls on one rank, then advances the state as architectures/step.py
+defines it (x + dr, v + dv in float64). The output file holds every
 inference's positions and velocities, for `python -m ogn_lammps.evaluate`.
 """
 
@@ -23,15 +24,13 @@ import h5py
 import numpy as np
 import torch
 
+from . import model_file
+from .architectures.step import advance, check_change, model_inputs
 from .dataset import Dataset
-from .graph import box_lengths, build_graph
+from .graph import box_lengths
+from .model_file import ModelError, check_compatible  # noqa: F401  (re-exported for callers)
 
 ROLLOUT_FORMAT = 1
-MODEL_FORMAT = 1
-
-
-class ModelError(RuntimeError):
-    """A model file that cannot be used, or that does not match the system it is given."""
 
 
 class DivergedError(RuntimeError):
@@ -39,52 +38,16 @@ class DivergedError(RuntimeError):
 
 
 def load_model(path: str | Path, device: str = "cpu") -> tuple[torch.jit.ScriptModule, dict]:
-    """(scripted model, metadata) from model.pt; a clear error for anything else."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: model file not found")
-    extra = {"metadata.json": ""}
-    try:
-        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
-    except Exception as err:
-        raise ModelError(f"{path}: not a TorchScript model written by ogn_lammps.export ({str(err).splitlines()[0]})") from None
-    if not extra["metadata.json"]:
-        raise ModelError(f"{path}: TorchScript file without metadata.json; export it with python -m ogn_lammps.export")
-    try:
-        metadata = json.loads(extra["metadata.json"])
-    except json.JSONDecodeError as err:
-        raise ModelError(f"{path}: metadata.json is not valid JSON ({err})") from None
-    if metadata.get("format_version") != MODEL_FORMAT:
-        raise ModelError(f"{path}: model format {metadata.get('format_version')}, expected {MODEL_FORMAT}")
-    module.eval()
-    return module, metadata
-
-
-def check_compatible(metadata: dict, units: str, dt: float, type_names: list[str], masses, source: str) -> None:
-    """Stop unless the model was trained on this kind of system; names expected and actual."""
-    if metadata["units"] != units:
-        raise ModelError(f"model expects units {metadata['units']}, {source} has {units}")
-    if not np.isclose(metadata["dt"], dt, rtol=1e-9):
-        raise ModelError(f"model expects MD timestep {metadata['dt']}, {source} has {dt}")
-    if len(type_names) != metadata["n_types"]:
-        raise ModelError(f"model expects {metadata['n_types']} atom types {metadata['type_names']}, {source} has {len(type_names)} {list(type_names)}")
-    if list(type_names) != list(metadata["type_names"]):
-        raise ModelError(f"model expects types {metadata['type_names']}, {source} has {list(type_names)}")
-    if not np.allclose(metadata["masses"], masses, rtol=1e-6):
-        raise ModelError(f"model expects masses {metadata['masses']}, {source} has {[float(m) for m in masses]}")
+    """(scripted model, metadata) from model.pt (ogn_lammps.model_file)."""
+    return model_file.load(path, device)
 
 
 def step(model, types: torch.Tensor, positions: np.ndarray, velocities: np.ndarray, lengths: np.ndarray,
          cutoff: float, device: str = "cpu") -> np.ndarray:
     """One inference: (N, 6) float64 [dr, dv] over the model's k MD steps."""
-    edge_index, vectors = build_graph(positions, lengths, cutoff)
+    _, v, edge_index, vectors = model_inputs(types.cpu().numpy(), positions, velocities, lengths, cutoff, device)
     with torch.no_grad():
-        out = model(
-            types,
-            torch.from_numpy(velocities).to(device),
-            torch.from_numpy(edge_index).to(device),
-            torch.from_numpy(vectors).to(device),
-        )
+        out = model(types, v, edge_index, vectors)
     return out.to("cpu", torch.float64).numpy()
 
 
@@ -105,21 +68,11 @@ def rollout(model, metadata: dict, types: np.ndarray, ids: np.ndarray, positions
     report = max(n // 10, 1)
     for i in range(1, n + 1):
         change = step(model, types_t, xs[i - 1], vs[i - 1], lengths, cutoff, device)
-        failure = None
-        bad = ~np.isfinite(change).all(1)
-        moved = np.linalg.norm(change[:, :3], axis=1)
-        if bad.any():
-            failure = (f"non-finite prediction at inference {i} (MD step {i * metadata['k']}) "
-                       f"for atom id {int(ids[np.argmax(bad)])}")
-        elif moved.max() > cutoff:
-            failure = (f"atom id {int(ids[np.argmax(moved)])} moved {moved.max():.3g} in one inference "
-                       f"(inference {i}, MD step {i * metadata['k']}), more than the cutoff {cutoff}: "
-                       "the rollout has diverged")
+        failure = check_change(change, ids, cutoff, i, int(metadata["k"]))
         if failure:
             elapsed = (time.perf_counter() - start) / i
             return xs[:i], vs[:i], elapsed, failure
-        xs[i] = xs[i - 1] + change[:, :3]
-        vs[i] = vs[i - 1] + change[:, 3:]
+        xs[i], vs[i] = advance(xs[i - 1], vs[i - 1], change)
         if progress and (i % report == 0 or i == n):
             elapsed = time.perf_counter() - start
             print(f"rollout: {i}/{n} inferences, {elapsed / i * 1e3:.1f} ms each, ETA {elapsed / i * (n - i):.0f} s",

@@ -1,15 +1,18 @@
-"""Train an OGN on a dataset file (paper Methods 4.4).
+"""Train a learned step on a dataset file (paper Methods 4.4; design §4).
 
-    python -m ogn_lammps.train --config configs/lj_fast.toml
-    python -m ogn_lammps.train --config configs/lj_fast.toml --data data/lj/dataset.h5 \\
-        --out runs/lj_fast --steps 9000
+    python -m ogn_lammps.train --config configs/lj_fast.toml --out runs/lj_fast --minutes 60
+    python -m ogn_lammps.train --config configs/lj_ogn_fast.toml --data data/lj/dataset.h5 \\
+        --out runs/lj_ogn --steps 9000
     python -m ogn_lammps.train --out runs/lj_fast --resume     # continue after a stop
 
-A training pair is (frame t, frame t + k) of one training trajectory: the input is the
-frame-t graph, the target [x(t+k) - x(t), v(t+k) - v(t)]. One configuration per gradient step
-(the paper's batch), each with one random cubic symmetry per epoch, Adam with the learning
-rate decaying exponentially from lr_start to lr_end over the planned steps, MSE of the
-standardized outputs.
+`[model] architecture` picks the model (ogn_lammps.architectures: "impulse", the structured
+OGN, or "ogn", the paper's). A training pair is (frame t, frame t + k) of one training
+trajectory: the input is the frame-t graph, the target the step's inverse
+(architectures/step.py). `batch_size` configurations per gradient step, Adam with the
+learning rate decaying exponentially from lr_start to lr_end over the planned steps, or over
+the planned minutes when `--minutes` (or `[train] minutes`) gives a time budget. The loss is
+the architecture's own. Models that are not rotation-equivariant see each configuration
+under one random cubic symmetry per epoch.
 
 Writes into --out: checkpoint.pt (atomically, every few minutes, at the end, and on SIGINT /
 SIGTERM), log.csv, loss.png and config.toml (the resolved configuration).
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import math
 import signal
 import sys
@@ -31,25 +35,33 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dataclasses import fields
+
+from .architectures import ARCHITECTURES, architecture, build
+from .architectures.step import target
 from .atomic import atomic_write_bytes
 from .dataset import Dataset
 from .graph import box_lengths, build_graph
-from .model import OGN, ModelConfig
 from .symmetry import CUBIC_SYMMETRIES
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 LOG_FIELDS = ["step", "epoch", "lr", "train_loss", "test_loss", "wall_s", "configs_per_s"]
 
 DEFAULTS = {
     "data": {"dataset": "data/lj/dataset.h5", "k": None},
-    "model": {"n_layers": 10, "width": 64, "cutoff": None, "edge_chunk": 8192},
+    # plus the chosen architecture's own keys (its Config dataclass), checked in load_config
+    "model": {"architecture": "ogn", "cutoff": None},
     "train": {
         "steps": 10_000_000,  # the paper's 1000 epochs of 10 000 configurations
+        "minutes": 0.0,  # > 0: a time budget; the LR decays over it and training stops at its end
         "lr_start": 1e-4,
         "lr_end": 1e-6,
         "seed": 0,
         "batch_size": 1,
-        "augment": True,  # a random cubic symmetry per configuration per epoch (4.4 vii)
+        # a random cubic symmetry per configuration per epoch (4.4 vii); "auto": only for
+        # architectures that are not rotation-equivariant by construction
+        "augment": "auto",
+        "calibration_configs": 200,
         "test_every": 1000,
         "test_configs": 100,
         "log_every": 100,
@@ -65,25 +77,63 @@ class TrainingError(RuntimeError):
     """A training run that cannot start or continue; the message says why."""
 
 
-def load_config(path: str | Path | None) -> dict:
-    """DEFAULTS updated by a TOML file; unknown sections or keys are an error."""
-    config = {section: dict(values) for section, values in DEFAULTS.items()}
-    if path is None:
-        return config
+def load_checkpoint(path: str | Path) -> dict:
+    """A training checkpoint, read without unpickling arbitrary objects (weights_only=True):
+    a checkpoint file from elsewhere cannot run code. ValueError for anything unusable."""
     path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: checkpoint not found")
     try:
-        loaded = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise TrainingError(f"{path}: config file not found") from None
-    except tomllib.TOMLDecodeError as err:
-        raise TrainingError(f"{path}: not valid TOML: {err}") from None
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a truncated, foreign or code-carrying file
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise ValueError(f"{path}: not a readable training checkpoint ({err.__class__.__name__}: {first})") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{path}: checkpoint format {found}, expected {CHECKPOINT_FORMAT}")
+    return state
+
+
+def model_defaults(name: str) -> dict:
+    """The [model] keys and defaults of architecture `name`: its Config fields but n_types."""
+    try:
+        cls = architecture(name)
+    except ValueError as err:
+        raise TrainingError(str(err)) from None
+    values = {"architecture": name, "cutoff": None}
+    for field in fields(cls.Config):
+        if field.name != "n_types":
+            values[field.name] = field.default
+    return values
+
+
+def load_config(path: str | Path | None, architecture_name: str | None = None) -> dict:
+    """DEFAULTS and the architecture's defaults updated by a TOML file; unknown keys are an error."""
+    config = {section: dict(values) for section, values in DEFAULTS.items()}
+    loaded = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            loaded = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise TrainingError(f"{path}: config file not found") from None
+        except tomllib.TOMLDecodeError as err:
+            raise TrainingError(f"{path}: not valid TOML: {err}") from None
+    name = architecture_name or loaded.get("model", {}).get("architecture", DEFAULTS["model"]["architecture"])
+    if not isinstance(name, str) or name not in ARCHITECTURES:
+        raise TrainingError(f"{path}: [model] architecture = {name!r}, expected one of {sorted(ARCHITECTURES)}")
+    config["model"] = model_defaults(name)
+    defaults = {section: dict(values) for section, values in config.items()}
     for section, values in loaded.items():
         if section not in config or not isinstance(values, dict):
             raise TrainingError(f"{path}: unknown section [{section}], expected one of {sorted(config)}")
         for key, value in values.items():
             if key not in config[section]:
-                raise TrainingError(f"{path}: unknown key {key!r} in [{section}], expected one of {sorted(config[section])}")
-            config[section][key] = _checked(path, section, key, value, DEFAULTS[section][key])
+                raise TrainingError(f"{path}: unknown key {key!r} in [{section}] for architecture {name!r}, "
+                                    f"expected one of {sorted(config[section])}")
+            if section == "model" and key == "architecture":
+                continue
+            config[section][key] = _checked(path, section, key, value, defaults[section][key])
     return config
 
 
@@ -91,6 +141,8 @@ def _checked(path, section: str, key: str, value, default):
     """The TOML value, if its type fits the default's (a quoted "false" is not a boolean)."""
     if default is None:
         expected = (int, float, str)
+    elif default == "auto":
+        expected = (bool, str)
     elif isinstance(default, bool):
         expected = (bool,)
     elif isinstance(default, (int, float)):
@@ -115,9 +167,13 @@ def dump_config(config: dict) -> str:
     return "\n".join(lines)
 
 
-def learning_rate(step: int, train: dict) -> float:
-    """Exponential decay from lr_start at step 0 to lr_end at the planned last step (4.4 v)."""
-    fraction = min(step / max(train["steps"], 1), 1.0)
+def learning_rate(step: int, train: dict, elapsed_s: float = 0.0) -> float:
+    """Exponential decay from lr_start to lr_end (4.4 v): over the planned steps, or over the
+    planned minutes when training has a time budget (the schedule then fits the budget)."""
+    if train.get("minutes", 0) > 0:
+        fraction = min(elapsed_s / (60.0 * train["minutes"]), 1.0)
+    else:
+        fraction = min(step / max(train["steps"], 1), 1.0)
     return train["lr_start"] * (train["lr_end"] / train["lr_start"]) ** fraction
 
 
@@ -133,6 +189,7 @@ class Sample:
     edge_index: torch.Tensor  # int64 (2, E)
     edge_vectors: torch.Tensor  # float64 (E, 3)
     targets: torch.Tensor  # float64 (N, 6)
+    batch: torch.Tensor | None = None  # configuration of each atom, in a batch of several
 
 
 class Pairs:
@@ -193,7 +250,7 @@ class Pairs:
         edge_index, vectors = self.graph(pair)
         x0, v0 = self.positions[t][f], self.velocities[t][f]
         x1, v1 = self.positions[t][f + self.k_frames], self.velocities[t][f + self.k_frames]
-        targets = np.concatenate([x1 - x0, v1 - v0], 1)
+        targets = target(x0, v0, x1, v1)
         op = CUBIC_SYMMETRIES[symmetry]
         targets = np.concatenate([targets[:, :3] @ op.T, targets[:, 3:] @ op.T], 1)
         return Sample(
@@ -215,7 +272,7 @@ def collate(samples: list[Sample]) -> Sample:
         [Data(types=s.types, v=s.velocities, edge_index=s.edge_index, edge_attr=s.edge_vectors, y=s.targets,
               num_nodes=len(s.types)) for s in samples]
     )
-    return Sample(batch.types, batch.v, batch.edge_index, batch.edge_attr, batch.y)
+    return Sample(batch.types, batch.v, batch.edge_index, batch.edge_attr, batch.y, batch.batch)
 
 
 # --------------------------------------------------------------------------- training
@@ -229,11 +286,10 @@ class Trainer:
         if resume:
             if not self.checkpoint_path.is_file():
                 raise TrainingError(f"--resume: no checkpoint at {self.checkpoint_path}")
-            state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
-            if state.get("format") != CHECKPOINT_FORMAT:
-                raise TrainingError(
-                    f"{self.checkpoint_path}: checkpoint format {state.get('format')}, expected {CHECKPOINT_FORMAT}"
-                )
+            try:
+                state = load_checkpoint(self.checkpoint_path)
+            except ValueError as err:
+                raise TrainingError(str(err)) from None
             config = state["config"]
         elif self.checkpoint_path.exists():
             raise TrainingError(
@@ -259,6 +315,7 @@ class Trainer:
             if cutoff <= 0:
                 raise TrainingError(f"cutoff must be positive, got {cutoff}")
             config["data"]["k"], config["model"]["cutoff"] = k, cutoff
+            # what the model and model.pt's metadata need to know of the system
             self.meta = {
                 "system": ds.system,
                 "units": ds.units,
@@ -267,6 +324,7 @@ class Trainer:
                 "cutoff": cutoff,
                 "type_names": list(ds.type_names),
                 "masses": [float(m) for m in ds.masses],
+                "n_types": len(ds.type_names),
                 "n_atoms": int(len(ds.types)),
                 "dataset": str(dataset_path),
             }
@@ -278,23 +336,33 @@ class Trainer:
         self.test_indices = np.linspace(0, len(self.test_pairs) - 1, n_test).round().astype(int)
 
         torch.manual_seed(int(train["seed"]))
-        self.model_config = ModelConfig(
-            n_types=len(self.meta["type_names"]),
-            n_layers=int(config["model"]["n_layers"]),
-            width=int(config["model"]["width"]),
-            edge_chunk=int(config["model"]["edge_chunk"]),
-        )
-        self.model = OGN(self.model_config).to(self.device)
+        self.architecture = config["model"]["architecture"]
+        self.settings = {key: value for key, value in config["model"].items() if key not in ("architecture", "cutoff")}
+        try:
+            self.model = build(self.architecture, self.settings, self.meta)
+        except (TypeError, ValueError) as err:
+            raise TrainingError(f"[model] settings for {self.architecture}: {err}") from None
+        self.model.to(self.device)
+        augment = train["augment"]
+        if augment == "auto":
+            augment = bool(self.model.wants_augmentation)
+        elif not isinstance(augment, bool):
+            raise TrainingError(f"[train] augment = {augment!r}: expected true, false or \"auto\"")
+        self.augment = augment
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train["lr_start"])
         self.step = 0
         self.elapsed = 0.0
         self.test_loss = math.nan
+        self.final: dict = {}
         if state is not None:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
             self.step = int(state["step"])
             self.elapsed = float(state["elapsed"])
             self.test_loss = float(state.get("test_loss", math.nan))
+            self.final = dict(state.get("final", {}))
+        else:
+            self.model.prepare(self.calibration_samples(self.train_pairs))
         self.batch_size = int(train["batch_size"])
         self.batches_per_epoch = math.ceil(len(self.train_pairs) / self.batch_size)
         self._stop_signal = None
@@ -313,7 +381,7 @@ class Trainer:
         rng = np.random.default_rng([int(self.train_cfg["seed"]), epoch])
         order = rng.permutation(len(self.train_pairs))
         ops = rng.integers(0, len(CUBIC_SYMMETRIES), len(self.train_pairs))
-        return order, ops if self.train_cfg["augment"] else np.zeros_like(ops)
+        return order, ops if self.augment else np.zeros_like(ops)
 
     def batch(self, step: int) -> Sample:
         epoch, position = divmod(step, self.batches_per_epoch)
@@ -326,16 +394,20 @@ class Trainer:
 
     def to_device(self, s: Sample) -> Sample:
         d = self.device
-        return Sample(s.types.to(d), s.velocities.to(d), s.edge_index.to(d), s.edge_vectors.to(d), s.targets.to(d))
+        return Sample(s.types.to(d), s.velocities.to(d), s.edge_index.to(d), s.edge_vectors.to(d), s.targets.to(d),
+                      None if s.batch is None else s.batch.to(d))
 
-    def train_step(self, step: int) -> float:
+    def calibration_samples(self, pairs: "Pairs") -> list[Sample]:
+        """Evenly spaced pairs of a split, unrotated: for fitting scales and calibrating."""
+        n = min(int(self.train_cfg["calibration_configs"]), len(pairs))
+        return [self.to_device(pairs.sample(int(p))) for p in np.linspace(0, len(pairs) - 1, n).round().astype(int)]
+
+    def train_step(self, step: int, elapsed_s: float = 0.0) -> float:
         s = self.to_device(self.batch(step))
-        self.model.update_statistics(s.types, s.velocities, s.edge_vectors, s.targets)
+        self.model.observe(s)
         for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate(step, self.train_cfg)
-        prediction = self.model.standardized_output(s.types, s.velocities, s.edge_index, s.edge_vectors)
-        target = self.model.target_norm(s.targets.to(prediction.dtype))
-        loss = torch.mean((prediction - target) ** 2)
+            group["lr"] = learning_rate(step, self.train_cfg, elapsed_s)
+        loss = self.model.loss(s)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -346,19 +418,18 @@ class Trainer:
         losses = []
         for pair in self.test_indices:
             s = self.to_device(self.test_pairs.sample(int(pair)))
-            prediction = self.model.standardized_output(s.types, s.velocities, s.edge_index, s.edge_vectors)
-            target = self.model.target_norm(s.targets.to(prediction.dtype))
-            losses.append(float(torch.mean((prediction - target) ** 2)))
+            losses.append(float(self.model.loss(s)))
         return float(np.mean(losses))
 
     def sample_configuration(self) -> dict:
         """A test configuration kept in the checkpoint, for the export's eager/script check."""
         t, f = self.test_pairs.index[0]
+        # tensors, not numpy arrays: the checkpoint must load with weights_only=True
         return {
-            "types": self.test_pairs.types.numpy().copy(),
-            "positions": self.test_pairs.positions[t][f].copy(),
-            "velocities": self.test_pairs.velocities[t][f].copy(),
-            "box_lengths": self.test_pairs.lengths.copy(),
+            "types": self.test_pairs.types.clone(),
+            "positions": torch.from_numpy(np.array(self.test_pairs.positions[t][f])),
+            "velocities": torch.from_numpy(np.array(self.test_pairs.velocities[t][f])),
+            "box_lengths": torch.from_numpy(np.array(self.test_pairs.lengths)),
         }
 
     def save_checkpoint(self) -> None:
@@ -369,7 +440,9 @@ class Trainer:
             "test_loss": self.test_loss,
             "config": self.config,
             "meta": self.meta,
-            "model_config": self.model_config.to_dict(),
+            "architecture": self.architecture,
+            "settings": self.settings,
+            "final": self.final,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "sample": self.sample_configuration(),
@@ -413,7 +486,7 @@ class Trainer:
         ax.set_xlabel("gradient step (one configuration each)")
         ax.set_ylabel("standardized MSE loss")
         m = self.meta
-        ax.set_title(f"{m['system']}: L = {self.model_config.n_layers}, k = {m['k']}")
+        ax.set_title(f"{m['system']}: {self.architecture}, k = {m['k']}")
         ax.legend()
         ax.grid(alpha=0.3)
         fig.tight_layout()
@@ -440,7 +513,7 @@ class Trainer:
         old_handlers = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         m = self.meta
         print(
-            f"train: {m['system']} L = {self.model_config.n_layers}, width {self.model_config.width}, k = {m['k']}, "
+            f"train: {m['system']} {self.architecture} {self.settings}, k = {m['k']}, "
             f"cutoff {m['cutoff']}, {len(self.train_pairs)} training pairs, {len(self.test_indices)} test pairs, "
             f"device {self.device}, steps {self.step} -> {end} of {total}",
             file=sys.stderr,
@@ -456,7 +529,7 @@ class Trainer:
                    mininterval=0.5 if interactive else 30.0)
         try:
             while self.step < end:
-                loss = self.train_step(self.step)
+                loss = self.train_step(self.step, self.elapsed + time.monotonic() - started)
                 if not math.isfinite(loss):
                     raise TrainingError(
                         f"training loss became {loss} at step {self.step}; the last checkpoint "
@@ -475,11 +548,12 @@ class Trainer:
                                           self.test_loss if test_now else None, self.elapsed + now - started))
                     interval_losses, interval_start = [], time.monotonic()
                     bar.set_postfix(loss=rows[-1]["train_loss"], test=f"{self.test_loss:.3g}",
-                                    lr=f"{learning_rate(self.step, train):.2g}")
+                                    lr=f"{learning_rate(self.step, train, self.elapsed + now - started):.2g}")
                     self.write_log(rows)
                     if test_now:
                         self.plot(rows)
-                stop_time = minutes is not None and now - run_start >= minutes * 60
+                stop_time = (minutes is not None and now - run_start >= minutes * 60) or (
+                    train["minutes"] > 0 and self.elapsed + now - started >= 60 * train["minutes"])
                 if now - last_save >= float(train["checkpoint_minutes"]) * 60 or self._stop_signal or stop_time:
                     self.elapsed += now - started
                     started = now
@@ -490,6 +564,8 @@ class Trainer:
             if not self._stop_signal:
                 self.elapsed += time.monotonic() - started
                 started = time.monotonic()
+                if self.step >= total or (train["minutes"] > 0 and self.elapsed >= 60 * train["minutes"]):
+                    self.finalize()
                 self.save_checkpoint()
                 self.write_log(rows)
                 self.plot(rows)
@@ -502,17 +578,31 @@ class Trainer:
             print(f"train: {name} at step {self.step}: checkpoint saved to {self.checkpoint_path}; "
                   f"continue with --out {self.out} --resume", file=sys.stderr)
             return 128 + self._stop_signal
-        state = "finished" if self.step >= total else "stopped"
+        finished = self.step >= total or (train["minutes"] > 0 and self.elapsed >= 60 * train["minutes"])
+        state = "finished" if finished else "stopped"
         print(f"train: {state} at step {self.step} of {total}, test loss {self.test_loss:.4g}, "
               f"{self.elapsed / 60:.1f} min; checkpoint {self.checkpoint_path}", file=sys.stderr)
         return 0
+
+    def finalize(self) -> None:
+        """The architecture's end-of-training calibration on held-out pairs (the dataset's test
+        split), e.g. the temperature bias per inference and its correction; logged and kept."""
+        self.model.eval()
+        self.final = self.model.finalize(self.calibration_samples(self.test_pairs))
+        self.model.train()
+        self.test_loss = self.evaluate_test()
+        if self.final:
+            text = ", ".join(f"{key} {value:.3g}" for key, value in self.final.items())
+            print(f"train: end of training on {min(len(self.test_pairs), int(self.train_cfg['calibration_configs']))} "
+                  f"held-out pairs: {text}", file=sys.stderr, flush=True)
+            atomic_write_bytes(self.out / "final.json", json.dumps(self.final, indent=1).encode())
 
     def _row(self, train_loss, speed, test_loss, wall) -> dict:
         epoch = self.step / self.batches_per_epoch
         return {
             "step": self.step,
             "epoch": f"{epoch:.4f}",
-            "lr": f"{learning_rate(self.step, self.train_cfg):.4e}",
+            "lr": f"{learning_rate(self.step, self.train_cfg, wall):.4e}",
             "train_loss": "" if train_loss is None or math.isnan(train_loss) else f"{train_loss:.6g}",
             "test_loss": "" if test_loss is None else f"{test_loss:.6g}",
             "wall_s": f"{wall:.1f}",
@@ -527,22 +617,25 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="folder for checkpoint.pt, log.csv, loss.png")
     p.add_argument("--steps", type=int, help="planned gradient steps (overrides [train] steps; sets the LR decay)")
     p.add_argument("--k", type=int, help="MD steps per inference (overrides [data] k)")
-    p.add_argument("--layers", type=int, help="message-passing layers (overrides [model] n_layers)")
+    p.add_argument("--architecture", choices=sorted(ARCHITECTURES), help="overrides [model] architecture")
     p.add_argument("--seed", type=int, help="overrides [train] seed")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="overrides [train] device")
     p.add_argument("--test-every", type=int, help="overrides [train] test_every")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt with its own config")
     p.add_argument("--stop-at", type=int, help="stop at this step (checkpoint saved; --resume goes on)")
-    p.add_argument("--minutes", type=float, help="stop after this wall time (checkpoint saved; --resume goes on)")
+    p.add_argument("--minutes", type=float, help="time budget in minutes (overrides [train] minutes): the LR decays "
+                   "over it and training stops at its end (checkpoint saved)")
+    p.add_argument("--stop-after", type=float, metavar="MINUTES",
+                   help="stop after this wall time without changing the schedule (checkpoint saved; --resume goes on)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     try:
-        config = load_config(args.config)
+        config = load_config(args.config, args.architecture)
         overrides = {
             ("data", "dataset"): args.data,
             ("train", "steps"): args.steps,
+            ("train", "minutes"): args.minutes,
             ("data", "k"): args.k,
-            ("model", "n_layers"): args.layers,
             ("train", "seed"): args.seed,
             ("train", "device"): args.device,
             ("train", "test_every"): args.test_every,
@@ -555,7 +648,7 @@ def main(argv=None) -> int:
             if value is not None:
                 config[section][key] = value
         trainer = Trainer(config, Path(args.out), args.resume)
-        return trainer.run(stop_at=args.stop_at, minutes=args.minutes, quiet=args.quiet)
+        return trainer.run(stop_at=args.stop_at, minutes=args.stop_after, quiet=args.quiet)
     except TrainingError as err:
         print(f"train: error: {err}", file=sys.stderr)
         return 2

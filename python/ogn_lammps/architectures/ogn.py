@@ -20,16 +20,18 @@ The edge MLP's first Linear acts on [e, e0, n_i, n0_i, n_j, n0_j]. It is split i
 part and two per-node parts (computed once per node, then gathered), which is the same
 function with half the FLOPs and without the 6 x width x E concatenation (design §4).
 
-The scripted `forward(types, velocities, edge_index, edge_vectors)` is the one step function:
-the Python rollout and `fix ogn` both call it. `encode`, `process` and `decode` are exported
-too, so that a caller can exchange node embeddings between layers (MPI ghost atoms).
+The scripted `forward(types, velocities, edge_index, edge_vectors)` is the one step function
+(architectures/step.py): the Python rollout and `fix ogn` on one rank call it. For several
+ranks the model is also exported as stages (`stage`, `finish`; docs/model.md): stage 0 is the
+encoder, stage l the processor layer l, and the node rows [n, n0] are exchanged with the
+ghost atoms' owners before every stage.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -159,6 +161,8 @@ class ProcessorLayer(nn.Module):
 
 @dataclass
 class ModelConfig:
+    """The [model] settings of the paper's OGN (besides `architecture` and `cutoff`)."""
+
     n_types: int
     n_layers: int = 10
     width: int = 64
@@ -170,6 +174,16 @@ class ModelConfig:
 
 class OGN(nn.Module):
     """Encoder, `n_layers` processor layers and decoder; physical units in and out."""
+
+    name = "ogn"
+    Config = ModelConfig
+    # one random cubic symmetry per configuration per epoch (4.4 vii): rotations are learned
+    wants_augmentation = True
+
+    @classmethod
+    def from_settings(cls, settings: dict, system: dict) -> "OGN":
+        """The model for `system` (n_types, masses, dt, k, cutoff) with the [model] settings."""
+        return cls(ModelConfig(n_types=int(system["n_types"]), **settings))
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -233,6 +247,61 @@ class OGN(nn.Module):
         for every ordered pair within the cutoff.
         """
         return self.decode(self.embed(types, velocities, edge_index, edge_vectors))
+
+    # ------------------------------------------------------------ staged form for MPI (docs/model.md)
+
+    @torch.jit.export
+    def stage(self, index: int, types: Tensor, nodes: Tensor, edges: Tensor, edge_index: Tensor,
+              edge_vectors: Tensor) -> Tuple[Tensor, Tensor]:
+        """Stage 0 encodes (nodes = velocities in, [n0, n0] out); stage l >= 1 is processor layer
+        l - 1 on nodes [n, n0] and edges [e, e0]. Node rows of ghost atoms must hold their
+        owners' values on entry; they are garbage on exit."""
+        w = self.decoder_out.weight.shape[1]
+        if index == 0:
+            n0, e0 = self.encode(types, nodes, edge_vectors)
+            return torch.cat([n0, n0], 1), torch.cat([e0, e0], 1)
+        n, n0 = nodes[:, :w], nodes[:, w:]
+        e, e0 = edges[:, :w], edges[:, w:]
+        n, e = self.process(index - 1, n, n0, e, e0, edge_index)
+        return torch.cat([n, n0], 1), torch.cat([e, e0], 1)
+
+    @torch.jit.export
+    def finish(self, nodes: Tensor) -> Tensor:
+        """[dr, dv] (N, 6) from the last stage's node rows."""
+        return self.decode(nodes[:, : self.decoder_out.weight.shape[1]])
+
+    @torch.jit.unused
+    def program(self) -> Dict[str, object]:
+        """What fix ogn must supply and exchange on several ranks (metadata.json `program`)."""
+        w = self.config.width
+        return {"stages": self.n_layers + 1, "exchange": [3] + [2 * w] * self.n_layers,
+                "node_input": "velocities"}
+
+    # ------------------------------------------------------------ training hooks (train.py)
+
+    @torch.jit.unused
+    def prepare(self, samples) -> None:
+        """Nothing to fit before training: the standardization is online (4.4 ii)."""
+
+    @torch.jit.unused
+    def observe(self, sample) -> None:
+        self.update_statistics(sample.types, sample.velocities, sample.edge_vectors, sample.targets)
+
+    @torch.jit.unused
+    def loss(self, sample) -> Tensor:
+        """MSE of the standardized [dr, dv] (4.4 iii)."""
+        prediction = self.standardized_output(sample.types, sample.velocities, sample.edge_index, sample.edge_vectors)
+        target = self.target_norm(sample.targets.to(prediction.dtype))
+        return torch.mean((prediction - target) ** 2)
+
+    @torch.jit.unused
+    def finalize(self, samples) -> dict:
+        """Nothing to calibrate after training."""
+        return {}
+
+    @torch.jit.unused
+    def flops(self, n_nodes: int, n_edges: int) -> int:
+        return forward_flops(self.config, n_nodes, n_edges)
 
     @torch.jit.unused
     def standardized_output(self, types: Tensor, velocities: Tensor, edge_index: Tensor, edge_vectors: Tensor) -> Tensor:

@@ -1,0 +1,349 @@
+"""The structured OGN: momentum-exact pair impulses in predictor-corrector stages (design §4b).
+
+Every pair (i, j) within the cutoff gets invariant features of its geometry and its relative
+velocity; an MLP turns them into scalars, and the scalars weight the pair's own vectors:
+
+    u = r_ij / d (r_ij = r_j - r_i, d = |r_ij|),  w = (v_j - v_i) / v_scale
+    p_ij = f(d) (a u + b w),   q_ij = f(d) (c u + e w)    (f: smooth envelope, 0 at r_c)
+
+The features (radial basis of d, u.w, |w|, the unordered type pair) are the same for (i, j)
+and (j, i), while u and w change sign, so p_ji = -p_ij to the last bit. Hence, by
+construction:
+
+- dv_i = P / m_i sum_j p_ij: the total momentum sum_i m_i dv_i is zero to rounding, also
+  across MPI ranks (both owners compute p_ij from the same inputs);
+- rotations, reflections, translations, permutations and Galilean boosts act on the output
+  as on the input (no augmentation needed);
+- positions follow a kinematic prior, dr_i = tau (v_i + dv_i / 2) + Q / m_i sum_j q_ij, with
+  tau = k dt: constant-force flight plus a learned antisymmetric correction, so the centre
+  of mass moves exactly by tau P_total / M.
+
+Stage s >= 1 (predictor-corrector) recomputes each pair's geometry at the end of the step
+predicted by stage s - 1 (r'_ij = r_ij + dr_j - dr_i, w' from v + dv) and adds impulses along
+u, w, u' and w'. Since dr_j depends on j's own neighbours, a later stage sees directional
+many-body information, which EAM and Stillinger-Weber need.
+
+A last term, a pair drag p_ij = gamma f(d) m_ref w_ij (momentum-exact too), is not learned: its
+gamma is calibrated after training to remove the model's mean kinetic-energy bias per
+inference (design §4b: that bias decides whether long runs heat or cool).
+
+Stages for MPI (docs/model.md): stage 0 takes velocities and returns [v, dr, dv] (9 per node);
+stage s >= 1 takes and returns [v, dr, dv]; `finish` returns [dr, dv]. Ghost rows must hold
+their owners' values on entry.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Dict, List, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+
+@dataclass
+class ImpulseConfig:
+    """The [model] settings of the structured OGN (besides `architecture` and `cutoff`)."""
+
+    n_types: int
+    stages: int = 3
+    width: int = 64
+    n_rbf: int = 16
+    # training only: evaluate each unordered pair once and apply +p and -p (same function)
+    half_pairs: bool = True
+    # weight of the squared relative kinetic-energy error per configuration in the loss
+    # (in units of 1e-3 per inference); 0 turns it off
+    energy_weight: float = 0.0
+    # calibrate the drag gamma after training so that the mean temperature bias is zero
+    drag_correction: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# Scale of the relative kinetic-energy error in the optional energy loss: 1e-3 per inference.
+ENERGY_ERROR_SCALE = 1e-3
+
+
+def _mlp(n_in: int, width: int, n_out: int) -> nn.Sequential:
+    net = nn.Sequential(nn.Linear(n_in, width), nn.SiLU(), nn.Linear(width, width), nn.SiLU(), nn.Linear(width, n_out))
+    # A small last layer: the untrained model is close to its kinematic prior (free flight),
+    # and impulses summed over many pairs do not start huge (design §4c).
+    with torch.no_grad():
+        net[4].weight.mul_(0.01)
+        net[4].bias.zero_()
+    return net
+
+
+class PairImpulseOGN(nn.Module):
+    """Momentum-exact, E(3)-equivariant learned integrator; physical units in and out."""
+
+    name = "impulse"
+    Config = ImpulseConfig
+    wants_augmentation = False  # equivariant by construction
+
+    @classmethod
+    def from_settings(cls, settings: dict, system: dict) -> "PairImpulseOGN":
+        config = ImpulseConfig(n_types=int(system["n_types"]), **settings)
+        return cls(config, masses=system["masses"], tau=float(system["k"]) * float(system["dt"]),
+                   cutoff=float(system["cutoff"]))
+
+    def __init__(self, config: ImpulseConfig, masses, tau: float, cutoff: float):
+        super().__init__()
+        if config.stages < 1 or config.width < 1 or config.n_rbf < 2 or config.n_types < 1:
+            raise ValueError(f"impulse model needs stages >= 1, width >= 1, n_rbf >= 2, got {config}")
+        if len(masses) != config.n_types:
+            raise ValueError(f"impulse model: {len(masses)} masses for {config.n_types} types")
+        self.config = config
+        self.n_stages = config.stages
+        self.n_rbf = config.n_rbf
+        nt = config.n_types
+        self.n_types = nt
+        masses_t = torch.as_tensor(masses, dtype=torch.float64)
+        self.register_buffer("inv_mass", 1.0 / masses_t)
+        self.register_buffer("m_ref", masses_t.mean())
+        self.register_buffer("tau", torch.tensor(tau, dtype=torch.float64))
+        self.register_buffer("cutoff", torch.tensor(cutoff, dtype=torch.float64))
+        # data scales, fitted by prepare() before training; neutral values until then
+        self.register_buffer("r_min", torch.tensor(0.0, dtype=torch.float64))
+        self.register_buffer("v_scale", torch.tensor(1.0, dtype=torch.float64))
+        self.register_buffer("p_scale", torch.tensor(1.0, dtype=torch.float64))
+        self.register_buffer("q_scale", torch.tensor(1.0, dtype=torch.float64))
+        self.register_buffer("dv_scale", torch.ones(nt, dtype=torch.float64))
+        self.register_buffer("dr_scale", torch.ones(nt, dtype=torch.float64))
+        self.register_buffer("drag", torch.tensor(0.0, dtype=torch.float64))
+        # unordered type pairs (a, b) = (b, a); their index is computed, not stored: fix ogn
+        # casts every buffer of the model to its dtype, an integer table included
+        self.n_pairs = nt * (nt + 1) // 2
+        n_first = config.n_rbf + 2 + self.n_pairs
+        n_later = 2 * config.n_rbf + 6 + self.n_pairs
+        self.mlps = nn.ModuleList([_mlp(n_first, config.width, 4)] +
+                                  [_mlp(n_later, config.width, 8) for _ in range(config.stages - 1)])
+
+    # ------------------------------------------------------------------ the function
+
+    def _rbf(self, d: Tensor) -> Tensor:
+        """Gaussians on [r_min, r_c], one spacing wide."""
+        n = self.n_rbf
+        lo, hi = self.r_min.to(d.dtype), self.cutoff.to(d.dtype)
+        step = (hi - lo) / (n - 1)
+        centres = lo + step * torch.arange(n, dtype=d.dtype, device=d.device)
+        return torch.exp(-(((d.unsqueeze(1) - centres) / step) ** 2))
+
+    def _envelope(self, d: Tensor) -> Tensor:
+        x = torch.clamp(d / self.cutoff.to(d.dtype), max=1.0)
+        return (1.0 - x * x) ** 2
+
+    def _aggregate(self, rows: Tensor, src: Tensor, dst: Tensor, n_nodes: int, half: bool) -> Tensor:
+        out = torch.zeros(n_nodes, 3, dtype=rows.dtype, device=rows.device).index_add(0, src, rows)
+        if half:
+            out = out.index_add(0, dst, -rows)
+        return out
+
+    def _stage(self, index: int, types: Tensor, nodes: Tensor, edge_index: Tensor, edge_vectors: Tensor,
+               half: bool) -> Tensor:
+        """One stage on [v] (index 0) or [v, dr, dv]; returns [v, dr, dv] (N, 9)."""
+        dtype = self.mlps[0][0].weight.dtype
+        src, dst = edge_index[0], edge_index[1]
+        n_nodes = nodes.shape[0]
+        v = nodes[:, :3].to(dtype)
+        r = edge_vectors.to(dtype)
+        d = torch.sqrt((r * r).sum(1))
+        u = r / d.unsqueeze(1)
+        vs = self.v_scale.to(dtype)
+        w = (v.index_select(0, dst) - v.index_select(0, src)) / vs
+        f = self._envelope(d).unsqueeze(1)
+        ti, tj = types.index_select(0, src) - 1, types.index_select(0, dst) - 1
+        a, b = torch.minimum(ti, tj), torch.maximum(ti, tj)
+        pairs = a * self.n_types - (a * (a - 1)) // 2 + (b - a)
+        onehot = torch.nn.functional.one_hot(pairs, self.n_pairs).to(dtype)
+        uw = (u * w).sum(1, keepdim=True)
+        wn = torch.sqrt((w * w).sum(1, keepdim=True) + 1e-12)
+        inv_m = self.inv_mass.to(dtype).index_select(0, types - 1).unsqueeze(1)
+        tau = self.tau.to(dtype)
+        if index == 0:
+            features = torch.cat([self._rbf(d), uw, wn, onehot], 1)
+            coef = f * self.mlps[0](features)
+            p = coef[:, 0:1] * u + coef[:, 1:2] * w
+            q = coef[:, 2:3] * u + coef[:, 3:4] * w
+            drag = (self.drag.to(dtype) * self.m_ref.to(dtype) * vs) * f * w
+            dv = inv_m * (self.p_scale.to(dtype) * self._aggregate(p, src, dst, n_nodes, half)
+                          + self._aggregate(drag, src, dst, n_nodes, half))
+            correction = inv_m * self.q_scale.to(dtype) * self._aggregate(q, src, dst, n_nodes, half)
+        else:
+            dr0, dv0 = nodes[:, 3:6].to(dtype), nodes[:, 6:9].to(dtype)
+            correction0 = dr0 - tau * (v + 0.5 * dv0)
+            r2 = r + (dr0.index_select(0, dst) - dr0.index_select(0, src))
+            d2 = torch.sqrt((r2 * r2).sum(1))
+            u2 = r2 / d2.unsqueeze(1)
+            v2 = v + dv0
+            w2 = (v2.index_select(0, dst) - v2.index_select(0, src)) / vs
+            features = torch.cat([
+                self._rbf(d), self._rbf(d2), uw, wn, (u2 * w2).sum(1, keepdim=True),
+                torch.sqrt((w2 * w2).sum(1, keepdim=True) + 1e-12), (u * u2).sum(1, keepdim=True),
+                (u * w2).sum(1, keepdim=True) + (u2 * w).sum(1, keepdim=True), onehot], 1)
+            coef = torch.zeros(features.shape[0], 8, dtype=dtype, device=features.device)
+            for s, mlp in enumerate(self.mlps):
+                if s == index:
+                    coef = f * mlp(features)
+            p = coef[:, 0:1] * u + coef[:, 1:2] * w + coef[:, 2:3] * u2 + coef[:, 3:4] * w2
+            q = coef[:, 4:5] * u + coef[:, 5:6] * w + coef[:, 6:7] * u2 + coef[:, 7:8] * w2
+            dv = dv0 + inv_m * self.p_scale.to(dtype) * self._aggregate(p, src, dst, n_nodes, half)
+            correction = correction0 + inv_m * self.q_scale.to(dtype) * self._aggregate(q, src, dst, n_nodes, half)
+        dr = tau * (v + 0.5 * dv) + correction
+        return torch.cat([v, dr, dv], 1)
+
+    def _run(self, types: Tensor, velocities: Tensor, edge_index: Tensor, edge_vectors: Tensor, half: bool) -> Tensor:
+        nodes = velocities
+        for s in range(self.n_stages):
+            nodes = self._stage(s, types, nodes, edge_index, edge_vectors, half)
+        return nodes[:, 3:9]
+
+    def forward(self, types: Tensor, velocities: Tensor, edge_index: Tensor, edge_vectors: Tensor) -> Tensor:
+        """One inference: [dr, dv] (N, 6) over k MD steps, in the model's dtype.
+
+        types: (N,) int64 LAMMPS types 1..n_types; velocities (N, 3); edge_index (2, E) int64
+        with every ordered pair [i; j] within the cutoff; edge_vectors (E, 3) = r_j - r_i.
+        """
+        return self._run(types, velocities, edge_index, edge_vectors, False)
+
+    @torch.jit.export
+    def stage(self, index: int, types: Tensor, nodes: Tensor, edges: Tensor, edge_index: Tensor,
+              edge_vectors: Tensor) -> Tuple[Tensor, Tensor]:
+        """Stage `index` for fix ogn on several ranks; this model keeps no edge state."""
+        return self._stage(index, types, nodes, edge_index, edge_vectors, False), edges
+
+    @torch.jit.export
+    def finish(self, nodes: Tensor) -> Tensor:
+        return nodes[:, 3:9]
+
+    # ------------------------------------------------------------------ contract and cost
+
+    @torch.jit.unused
+    def program(self) -> Dict[str, object]:
+        return {"stages": self.n_stages, "exchange": [3] + [9] * (self.n_stages - 1), "node_input": "velocities"}
+
+    @torch.jit.unused
+    def flops_per_pair(self) -> int:
+        """Multiply-add FLOPs (2 per MAC) of the MLPs per ordered pair, all stages."""
+        total = 0
+        for mlp in self.mlps:
+            for layer in (mlp[0], mlp[2], mlp[4]):
+                total += 2 * layer.in_features * layer.out_features
+        return total
+
+    @torch.jit.unused
+    def flops(self, n_nodes: int, n_edges: int) -> int:
+        """FLOPs of one forward pass on the full (ordered-pair) graph, MLPs only."""
+        return self.flops_per_pair() * n_edges
+
+    # ------------------------------------------------------------------ training hooks
+
+    @torch.jit.unused
+    def prepare(self, samples) -> None:
+        """Fit the data scales on training samples: radial range, velocity, impulse, per-type errors."""
+        d_min, w2, pv, qv = math.inf, [], [], []
+        dv_sq = torch.zeros(self.n_types, dtype=torch.float64)
+        dr_sq = torch.zeros(self.n_types, dtype=torch.float64)
+        counts = torch.zeros(self.n_types, dtype=torch.float64)
+        tau = float(self.tau)
+        for s in samples:
+            d = torch.linalg.norm(s.edge_vectors, dim=1)
+            d_min = min(d_min, float(d.min()))
+            v = s.velocities
+            w2.append(((v[s.edge_index[1]] - v[s.edge_index[0]]) ** 2).mean())
+            dv, dr = s.targets[:, 3:6], s.targets[:, :3]
+            m = (1.0 / self.inv_mass)[s.types - 1].unsqueeze(1)
+            pv.append(((m * dv) ** 2).mean())
+            qv.append(((m * (dr - tau * (v + 0.5 * dv))) ** 2).mean())
+            t = s.types - 1
+            counts += torch.bincount(t, minlength=self.n_types).double()
+            dv_sq += torch.zeros(self.n_types, dtype=torch.float64).index_add(0, t, (dv ** 2).mean(1))
+            dr_sq += torch.zeros(self.n_types, dtype=torch.float64).index_add(0, t, ((dr - tau * v) ** 2).mean(1))
+        counts = torch.clamp(counts, min=1.0)
+        with torch.no_grad():
+            self.r_min.fill_(0.9 * d_min)
+            self.v_scale.fill_(float(torch.sqrt(torch.stack(w2).mean())))
+            # a typical atom has tens of neighbours; the per-pair unit keeps a, b, c, e of order 1
+            n_neighbours = max(1.0, float(np.mean([s.edge_index.shape[1] / len(s.types) for s in samples])))
+            self.p_scale.fill_(float(torch.sqrt(torch.stack(pv).mean())) / math.sqrt(n_neighbours))
+            self.q_scale.fill_(float(torch.sqrt(torch.stack(qv).mean())) / math.sqrt(n_neighbours))
+            self.dv_scale.copy_(torch.sqrt(dv_sq / counts))
+            self.dr_scale.copy_(torch.sqrt(dr_sq / counts))
+
+    @torch.jit.unused
+    def observe(self, sample) -> None:
+        """Nothing to update per step: the scales are fixed by prepare()."""
+
+    @staticmethod
+    def half_graph(edge_index: Tensor, edge_vectors: Tensor) -> Tuple[Tensor, Tensor, bool]:
+        """Each unordered pair once (i < j), or the full graph when an atom sees its own image."""
+        if bool((edge_index[0] == edge_index[1]).any()):
+            return edge_index, edge_vectors, False
+        keep = edge_index[0] < edge_index[1]
+        return edge_index[:, keep], edge_vectors[keep], True
+
+    @torch.jit.unused
+    def predict(self, sample, half: bool | None = None) -> Tensor:
+        """[dr, dv] for a training sample, on half the pairs when the config says so."""
+        edge_index, vectors, use_half = sample.edge_index, sample.edge_vectors, False
+        if self.config.half_pairs if half is None else half:
+            edge_index, vectors, use_half = self.half_graph(edge_index, vectors)
+        return self._run(sample.types, sample.velocities, edge_index, vectors, use_half)
+
+    @torch.jit.unused
+    def loss(self, sample) -> Tensor:
+        """MSE of dv and of dr, each per type over its own scale; plus the optional energy term."""
+        prediction = self.predict(sample)
+        dtype = prediction.dtype
+        targets = sample.targets.to(dtype)
+        t = sample.types - 1
+        err_r = (prediction[:, :3] - targets[:, :3]) / self.dr_scale.to(dtype)[t].unsqueeze(1)
+        err_v = (prediction[:, 3:] - targets[:, 3:]) / self.dv_scale.to(dtype)[t].unsqueeze(1)
+        loss = 0.5 * (torch.mean(err_r ** 2) + torch.mean(err_v ** 2))
+        if self.config.energy_weight > 0:
+            rel = self.kinetic_bias(sample, prediction)
+            loss = loss + self.config.energy_weight * torch.mean((rel / ENERGY_ERROR_SCALE) ** 2)
+        return loss
+
+    @torch.jit.unused
+    def kinetic_bias(self, sample, prediction: Tensor) -> Tensor:
+        """Per configuration: (KE(v + dv_pred) - KE(v + dv_true)) / KE(v)."""
+        dtype = prediction.dtype
+        m = (1.0 / self.inv_mass).to(dtype)[sample.types - 1]
+        v = sample.velocities.to(dtype)
+        dv_true = sample.targets[:, 3:].to(dtype)
+        dv = prediction[:, 3:]
+        per_atom = m * ((v * (dv - dv_true)).sum(1) + 0.5 * ((dv * dv).sum(1) - (dv_true * dv_true).sum(1)))
+        ke = 0.5 * m * (v * v).sum(1)
+        batch = sample.batch if getattr(sample, "batch", None) is not None else torch.zeros_like(sample.types)
+        n = int(batch.max()) + 1
+        num = torch.zeros(n, dtype=dtype).index_add(0, batch, per_atom)
+        den = torch.zeros(n, dtype=dtype).index_add(0, batch, ke)
+        return num / den
+
+    @torch.jit.unused
+    @torch.no_grad()
+    def mean_bias(self, samples) -> float:
+        return float(np.mean([float(self.kinetic_bias(s, self.predict(s, half=False)).mean()) for s in samples]))
+
+    @torch.jit.unused
+    @torch.no_grad()
+    def finalize(self, samples) -> dict:
+        """Measure the mean temperature bias per inference on held-out pairs and, if the config
+        asks for it, calibrate the drag gamma to cancel it (the bias is linear in gamma)."""
+        samples = list(samples)
+        before = self.mean_bias(samples)
+        result = {"temperature_bias_before": before}
+        if self.config.drag_correction:
+            start = float(self.drag)
+            probe = start + 1e-3
+            self.drag.fill_(probe)
+            slope = (self.mean_bias(samples) - before) / (probe - start)
+            gamma = start - before / slope if slope != 0 else start
+            self.drag.fill_(gamma)
+            result["drag"] = gamma
+        result["temperature_bias"] = self.mean_bias(samples)
+        return result

@@ -1,0 +1,298 @@
+"""Judge a model through fix ogn in LAMMPS on held-out trajectories (design §4d).
+
+    python -m ogn_lammps.validate models/lj_fast.pt --data data/lj_heldout/dataset.h5 -o results/lj_fast
+    python -m ogn_lammps.validate MODEL --data DATA -o OUT --starts 4 --long 2000 --ranks 2
+
+The held-out dataset comes from the system's ground-truth deck with seeds the training never
+saw (e.g. `lmp -in inputs/lj_ground_truth.in -var out data/lj_heldout -var seed 2026 -var
+ntrain 0 -var ntest 5 -var nsteps 2000`, then `python -m ogn_lammps.dataset`). From
+`--starts` states of every test trajectory, the system's deck `inputs/<sys>_ogn.in` runs
+`fix ogn` for `--horizon` MD steps; the position and velocity RMSE (per component) against
+LAMMPS at 25, 50, 100 and 200 MD steps is set beside two baselines from the same states:
+static (nothing moves) and free flight (x + v t). From the first frame of up to
+`--long-runs` trajectories, it also runs `--long` MD steps in NVE and reports lost atoms,
+the temperature against the reference's mean, the total energy with the true potential
+(the deck's real pair style) and its drift, and the net momentum.
+
+Writes into OUT: summary.json, rmse.csv, rmse.png (RMSE against MD steps) and long.png
+(temperature and total energy against time, with the ground truth's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_write_bytes
+from .dataset import Dataset
+from .environment import inputs_dir
+from .lammps_files import read_dump
+from .model_file import ModelError, check_compatible, load
+
+HORIZONS = (25, 50, 100, 200)
+MVV2E = {"lj": 1.0, "metal": 1.0364269e-4, "real": 2.390057361e-3}
+BOLTZ = {"lj": 1.0, "metal": 8.617333262e-5, "real": 0.0019872067}
+
+
+class ValidateError(RuntimeError):
+    pass
+
+
+def write_data(path: Path, box: np.ndarray, ids, types, masses, x: np.ndarray, v: np.ndarray) -> None:
+    """A LAMMPS data file (atom_style atomic) of one state; unwrapped x is kept through image flags."""
+    lengths = box[:, 1] - box[:, 0]
+    image = np.floor((x - box[:, 0]) / lengths).astype(int)
+    wrapped = x - image * lengths
+    lines = ["held-out state written by ogn_lammps.validate", "", f"{len(ids)} atoms", f"{len(masses)} atom types", ""]
+    lines += [f"{lo:.17g} {hi:.17g} {a}lo {a}hi" for (lo, hi), a in zip(box, "xyz")]
+    lines += ["", "Masses", ""] + [f"{t + 1} {m:.17g}" for t, m in enumerate(masses)]
+    lines += ["", "Atoms # atomic", ""]
+    lines += [f"{i} {t} {p[0]:.17g} {p[1]:.17g} {p[2]:.17g} {n[0]} {n[1]} {n[2]}"
+              for i, t, p, n in zip(ids, types, wrapped, image)]
+    lines += ["", "Velocities", ""] + [f"{i} {u[0]:.17g} {u[1]:.17g} {u[2]:.17g}" for i, u in zip(ids, v)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def run_fix(model: Path, system: str, data: Path, out: Path, inferences: int, ranks: int) -> str:
+    """inputs/<system>_ogn.in from `data` for `inferences` steps; the deck's output folder is `out`."""
+    deck = inputs_dir() / f"{system}_ogn.in"
+    cmd = [str(Path(sys.executable).parent / "lmp"), "-in", str(deck), "-nocite", "-log", "none", "-screen", "none", "-var", "inputs", str(inputs_dir()),
+           "-var", "model", str(model), "-var", "data", str(data), "-var", "out", str(out),
+           "-var", "ninf", str(inferences), "-var", "pair", "real", "-var", "thermo", "1", "-var", "device", "cpu"]
+    if ranks > 1:
+        cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(ranks)] + cmd
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    log = (out / "log.lammps").read_text() if (out / "log.lammps").is_file() else ""
+    if proc.returncode != 0:
+        errors = [line for line in (log + proc.stdout + proc.stderr).splitlines() if "ERROR" in line]
+        raise ValidateError(f"fix ogn run from {data} failed ({proc.returncode}): {errors[-1] if errors else proc.stderr[-500:]}")
+    return log
+
+
+def read_run(out: Path, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    frames = list(read_dump(out / "trajectory.dump"))
+    for f in frames:
+        if not np.array_equal(f.ids, ids):
+            raise ValidateError(f"{out}/trajectory.dump: atom ids differ from the dataset's (lost atoms?)")
+    return np.stack([f.positions for f in frames]), np.stack([f.velocities for f in frames])
+
+
+def thermo(log: str) -> dict[str, np.ndarray]:
+    """The thermo rows of an ogn deck's log: step time temp ke pe etotal px py pz pnorm."""
+    names = "step time temp ke pe etotal px py pz pnorm".split()
+    rows = [line.split() for line in log.splitlines()
+            if re.match(r"^\s*\d+\s+[-\d.eE+]+(\s+[-\d.eE+]+){8}\s*$", line)]
+    table = np.array(rows, dtype=float)
+    return {name: table[:, i] for i, name in enumerate(names)}
+
+
+def rmse(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+def temperature(units: str, masses: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Per frame, with 3N - 3 degrees of freedom as LAMMPS's compute temp."""
+    ke2 = MVV2E[units] * np.sum(masses[None, :, None] * v**2, axis=(1, 2))
+    return ke2 / ((3 * v.shape[1] - 3) * BOLTZ[units])
+
+
+def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int = 200, long: int = 2000,
+             long_runs: int = 1, ranks: int = 1, quiet: bool = False) -> dict:
+    _, meta = load(model)
+    k = int(meta["k"])
+    horizons = [h for h in HORIZONS if h <= horizon and h % k == 0]
+    if not horizons:
+        raise ValidateError(f"--horizon {horizon}: no checkpoint of {HORIZONS} MD steps is a multiple of k = {k}")
+    out.mkdir(parents=True, exist_ok=True)
+    say = (lambda *a: None) if quiet else (lambda msg: print(f"validate: {msg}", file=sys.stderr, flush=True))
+    with Dataset(data) as ds:
+        check_compatible(meta, ds.units, ds.dt, ds.type_names, ds.masses, f"dataset {data}")
+        if ds.frame_stride != 1:
+            raise ValidateError(f"{data}: frame stride {ds.frame_stride}; validation needs every MD step")
+        names = ds.trajectories("test")
+        if not names:
+            raise ValidateError(f"{data}: no test trajectories")
+        masses = np.asarray(ds.masses)[ds.types - 1]
+        rows, errors = [], {h: [] for h in horizons}
+        for name in names:
+            traj = ds.trajectory("test", name)
+            n_frames = len(traj["positions"])
+            last = n_frames - 1 - max(horizons)
+            if last < 0:
+                raise ValidateError(f"{data}: {name} has {n_frames} frames, fewer than {max(horizons) + 1}")
+            for start in np.linspace(0, last, starts).round().astype(int):
+                folder = out / "runs" / f"{name}_{start}"
+                folder.mkdir(parents=True, exist_ok=True)
+                write_data(folder / "start.data", ds.box, ds.ids, ds.types, ds.masses, traj["positions"][start],
+                           traj["velocities"][start])
+                run_fix(model.resolve(), meta["system"], folder / "start.data", folder / "ogn", max(horizons) // k, ranks)
+                xs, vs = read_run(folder / "ogn", ds.ids)
+                x0, v0 = traj["positions"][start], traj["velocities"][start]
+                for h in horizons:
+                    xt, vt = traj["positions"][start + h], traj["velocities"][start + h]
+                    t = h * ds.dt
+                    e = dict(trajectory=name, start=int(start), md_steps=h,
+                             pos=rmse(xs[h // k], xt), vel=rmse(vs[h // k], vt),
+                             pos_static=rmse(x0, xt), vel_static=rmse(v0, vt),
+                             pos_free=rmse(x0 + v0 * t, xt), vel_free=rmse(v0, vt))
+                    rows.append(e)
+                    errors[h].append(e)
+                say(f"{name} from MD step {start}: RMSE at {max(horizons)} MD steps "
+                    f"{rows[-1]['pos']:.4g} / {rows[-1]['vel']:.4g}")
+        table = {}
+        for h in horizons:
+            table[h] = {key: float(np.mean([e[key] for e in errors[h]]))
+                        for key in ("pos", "vel", "pos_static", "vel_static", "pos_free", "vel_free")}
+        long_results = []
+        for name in names[:long_runs] if long else []:
+            traj = ds.trajectory("test", name)
+            n_inf = long // k
+            folder = out / "runs" / f"{name}_long"
+            folder.mkdir(parents=True, exist_ok=True)
+            write_data(folder / "start.data", ds.box, ds.ids, ds.types, ds.masses, traj["positions"][0],
+                       traj["velocities"][0])
+            say(f"{name}: {long} MD steps ({n_inf} inferences) in NVE")
+            result = dict(trajectory=name, md_steps=long)
+            try:
+                log = run_fix(model.resolve(), meta["system"], folder / "start.data", folder / "ogn", n_inf, ranks)
+                xs, vs = read_run(folder / "ogn", ds.ids)
+                result["stopped"] = ""
+            except ValidateError as err:
+                result["stopped"] = str(err)
+                long_results.append(result)
+                continue
+            th = thermo(log)
+            n = len(ds.ids)
+            per_atom = 1.0 if ds.units == "lj" else 1.0 / n  # thermo normalizes in lj units only
+            t_model = temperature(ds.units, masses, vs)
+            t_ref = temperature(ds.units, masses, traj["velocities"])
+            p = (masses[None, :, None] * vs).sum(1)
+            e_total = th["etotal"] * per_atom
+            result.update(
+                lost_atoms=0,
+                temperature_mean=float(t_model.mean()),
+                temperature_reference=float(t_ref.mean()),
+                temperature_last_quarter=float(t_model[3 * len(t_model) // 4:].mean()),
+                momentum_drift=float(np.abs(p - p[0]).max() / np.abs(masses[None, :, None] * vs).sum(axis=(1, 2)).min()),
+                energy_start=float(e_total[0]),
+                energy_drift_per_atom=float(e_total[-1] - e_total[0]),
+                energy_drift_slope=float(np.polyfit(th["time"], e_total, 1)[0]),
+                time=th["time"].tolist(), etotal=e_total.tolist(), temp_model=t_model.tolist(),
+                temp_reference=t_ref[: long + 1: k].tolist() if len(t_ref) > long else t_ref[::k].tolist(),
+                position_rmse=rmse(xs[-1], traj["positions"][long]) if len(traj["positions"]) > long else None,
+            )
+            long_results.append(result)
+    summary = {"model": str(model), "data": str(data), "architecture": meta["architecture"], "k": k,
+               "ranks": ranks, "starts": len(rows) // len(horizons), "rmse": {str(h): v for h, v in table.items()},
+               "long": [{key: value for key, value in r.items() if not isinstance(value, list)} for r in long_results]}
+    atomic_write_bytes(out / "summary.json", json.dumps(summary, indent=1).encode())
+    text = io.StringIO()
+    writer = csv.DictWriter(text, list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(out / "rmse.csv", text.getvalue().encode())
+    plot(out, table, long_results, meta, meta["units"])
+    print(format_summary(summary))
+    return summary
+
+
+def format_summary(summary: dict) -> str:
+    lines = [f"{'MD steps':>8} | {'position RMSE':>13} {'static':>8} {'free':>8} | {'velocity RMSE':>13} "
+             f"{'static':>8} {'free':>8}   (mean over {summary['starts']} held-out starts, via fix ogn)"]
+    for h, r in summary["rmse"].items():
+        lines.append(f"{h:>8} | {r['pos']:>13.4g} {r['pos_static']:>8.4g} {r['pos_free']:>8.4g} | "
+                     f"{r['vel']:>13.4g} {r['vel_static']:>8.4g} {r['vel_free']:>8.4g}")
+    for r in summary["long"]:
+        if r["stopped"]:
+            lines.append(f"{r['trajectory']}, {r['md_steps']} MD steps: STOPPED: {r['stopped']}")
+        else:
+            dev = r["temperature_mean"] / r["temperature_reference"] - 1
+            lines.append(
+                f"{r['trajectory']}, {r['md_steps']} MD steps: no lost atoms; mean T {r['temperature_mean']:.4g} against "
+                f"the reference's {r['temperature_reference']:.4g} ({100 * dev:+.1f}%), last quarter "
+                f"{r['temperature_last_quarter']:.4g}; total energy drift {r['energy_drift_per_atom']:+.3g} per atom "
+                f"(from {r['energy_start']:.4g}); max |P(t) - P(0)| / sum |m v| = {r['momentum_drift']:.2g}")
+    return "\n".join(lines)
+
+
+def plot(out: Path, table: dict, long_results: list, meta: dict, ds_units: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h = sorted(table)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, label in ((axes[0], "pos", "position"), (axes[1], "vel", "velocity")):
+        ax.plot(h, [table[s][key] for s in h], "o-", label=f"fix ogn ({meta['architecture']})")
+        ax.plot(h, [table[s][f"{key}_static"] for s in h], "s--", label="static")
+        ax.plot(h, [table[s][f"{key}_free"] for s in h], "^:", label="free flight")
+        ax.set_xlabel("MD steps")
+        ax.set_ylabel(f"{label} RMSE per component ({ds_units} units)")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(f"{meta['system']}: held-out starts, k = {meta['k']}")
+    fig.tight_layout()
+    _save(fig, out / "rmse.png")
+    done = [r for r in long_results if not r.get("stopped")]
+    if done:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for r in done:
+            t = np.asarray(r["time"])
+            axes[0].plot(t, r["temp_model"], label=f"fix ogn, {r['trajectory']}")
+            axes[0].plot(t[: len(r["temp_reference"])], r["temp_reference"], "--", label=f"LAMMPS, {r['trajectory']}")
+            axes[1].plot(t, r["etotal"], label=f"fix ogn, {r['trajectory']}")
+        axes[0].set_ylabel("temperature")
+        axes[1].set_ylabel("total energy per atom (true potential + kinetic)")
+        for ax in axes:
+            ax.set_xlabel(f"time ({ds_units} units)")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.suptitle(f"{meta['system']}: {done[0]['md_steps']} MD steps in NVE")
+        fig.tight_layout()
+        _save(fig, out / "long.png")
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ogn_lammps.validate", description=__doc__.splitlines()[0])
+    p.add_argument("model", type=Path, help="model.pt")
+    p.add_argument("--data", type=Path, required=True, help="held-out dataset file (its test trajectories)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="output folder")
+    p.add_argument("--starts", type=int, default=2, help="start states per test trajectory (default 2)")
+    p.add_argument("--horizon", type=int, default=200, help="MD steps of each short run (default 200)")
+    p.add_argument("--long", type=int, default=2000, help="MD steps of the long NVE run (0: none)")
+    p.add_argument("--long-runs", type=int, default=1, help="trajectories with a long run (default 1)")
+    p.add_argument("--ranks", type=int, default=1, help="MPI ranks for fix ogn")
+    p.add_argument("--quiet", action="store_true")
+    args = p.parse_args(argv)
+    try:
+        validate(args.model, args.data, args.output, args.starts, args.horizon, args.long, args.long_runs,
+                 args.ranks, args.quiet)
+    except (ValidateError, ModelError) as err:
+        print(f"validate: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

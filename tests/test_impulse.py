@@ -1,0 +1,273 @@
+"""The structured OGN (architecture "impulse"): its properties by construction, its training
+hooks, and the same model run by fix ogn on 1, 2 and 4 MPI ranks."""
+
+from __future__ import annotations
+
+import copy
+import csv
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from conftest import impulse_config, run_module
+from ogn_lammps.architectures import build
+from ogn_lammps.architectures.step import model_inputs
+from ogn_lammps.dataset import Dataset
+from ogn_lammps.graph import box_lengths
+from ogn_lammps.rollout import load_model, rollout
+from ogn_lammps.train import Sample
+from test_fix_ogn import frames, run_ogn, spacing
+
+SYSTEM = {"n_types": 2, "masses": [1.0, 1.0], "dt": 0.005, "k": 5, "cutoff": 2.5}
+
+
+@pytest.fixture(scope="module")
+def frame(tiny_dataset):
+    with Dataset(tiny_dataset) as ds:
+        x, v = ds.frame("train", "train_00", 10)
+        x1, v1 = ds.frame("train", "train_00", 15)
+        return dict(types=ds.types.copy(), x=x, v=v, x1=x1, v1=v1, lengths=box_lengths(ds.box),
+                    masses=np.asarray(ds.masses, dtype=float))
+
+
+@pytest.fixture(scope="module")
+def model(frame):
+    """An untrained model with weights large enough that every term matters; unequal masses."""
+    torch.manual_seed(3)
+    m = build("impulse", {"stages": 3, "width": 32, "n_rbf": 8}, dict(SYSTEM, masses=[1.0, 2.5]))
+    with torch.no_grad():
+        m.r_min.fill_(0.7)
+        m.v_scale.fill_(2.0)
+        m.p_scale.fill_(0.3)
+        m.q_scale.fill_(0.01)
+        m.drag.fill_(0.01)
+        for mlp in m.mlps:
+            mlp[4].weight.normal_(0.0, 0.5)
+            mlp[4].bias.normal_(0.0, 0.5)
+    return m.eval()
+
+
+def cast(model, dtype):
+    """A copy in `dtype`: casting in place would round the float64 buffers (tau, 1/m) for later tests."""
+    return copy.deepcopy(model).to(dtype)
+
+
+def run(model, frame, x=None, v=None, dtype=torch.float32):
+    inputs = model_inputs(frame["types"], frame["x"] if x is None else x, frame["v"] if v is None else v,
+                          frame["lengths"], model.cutoff.item())
+    with torch.no_grad():
+        return cast(model, dtype)(*inputs).double().numpy()
+
+
+# --- by construction -------------------------------------------------------------------------
+
+
+def test_momentum_is_conserved_to_rounding(model, frame):
+    out = run(model, frame)
+    m = np.array([1.0, 2.5])[frame["types"] - 1][:, None]
+    impulses = m * out[:, 3:]
+    assert np.abs(impulses).sum() > 1.0  # atoms do get kicked
+    assert np.abs(impulses.sum(0)).max() <= 1e-6 * np.abs(impulses).sum()
+    # and the centre of mass moves by tau P / M exactly (the kinematic prior and q_ij are antisymmetric too)
+    tau = 5 * 0.005
+    assert np.allclose((m * out[:, :3]).sum(0), tau * (m * frame["v"]).sum(0), atol=1e-5 * np.abs(m * out[:, :3]).sum())
+
+
+def random_rotation(seed: int) -> np.ndarray:
+    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
+    q = q * np.sign(np.diag(r))
+    return q if np.linalg.det(q) > 0 else -q
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_random_rotation_of_the_input_rotates_the_output(model, frame, seed):
+    rot = random_rotation(seed)
+    inputs = model_inputs(frame["types"], frame["x"], frame["v"], frame["lengths"], 2.5)
+    rotated = (inputs[0], inputs[1] @ torch.as_tensor(rot.T), inputs[2], inputs[3] @ torch.as_tensor(rot.T))
+    with torch.no_grad():
+        model = cast(model, torch.float32)
+        a = model(*inputs).double().numpy()
+        b = model(*rotated).double().numpy()
+    expected = np.concatenate([a[:, :3] @ rot.T, a[:, 3:] @ rot.T], 1)
+    scale = np.abs(a).max(0)
+    assert np.all(scale > 0)
+    # float32: 1e-5 of each output's scale
+    assert np.abs(b - expected).max(0).max() <= 1e-5 * scale.max() * 10, np.abs(b - expected).max(0) / scale
+    assert (np.abs(b - expected).max(0) / scale).max() <= 1e-5
+    assert np.abs(b - a).max() > 1e-2 * scale.max()  # the rotation did change the output
+
+
+def test_reflection_translation_permutation_and_boost(model, frame):
+    base = run(model, frame, dtype=torch.float64)
+    flip = np.diag([-1.0, 1.0, 1.0])
+    inputs = model_inputs(frame["types"], frame["x"], frame["v"], frame["lengths"], 2.5)
+    with torch.no_grad():
+        reflected = cast(model, torch.float64)(inputs[0], inputs[1] @ torch.as_tensor(flip), inputs[2],
+                                   inputs[3] @ torch.as_tensor(flip)).numpy()
+    np.testing.assert_allclose(reflected, np.concatenate([base[:, :3] @ flip, base[:, 3:] @ flip], 1), atol=1e-10)
+    shifted = run(model, frame, x=frame["x"] + np.array([0.3, -1.7, 2.2]), dtype=torch.float64)
+    np.testing.assert_allclose(shifted, base, atol=1e-10)
+    # a Galilean boost changes only the free flight: dv is the same, dr gains tau * c
+    c = np.array([0.5, -0.25, 1.0])
+    boosted = run(model, frame, v=frame["v"] + c, dtype=torch.float64)
+    np.testing.assert_allclose(boosted[:, 3:], base[:, 3:], atol=1e-10)
+    np.testing.assert_allclose(boosted[:, :3], base[:, :3] + 5 * 0.005 * c, atol=1e-10)
+    # permutation within each type (types stay with their atoms)
+    perm = np.random.default_rng(0).permutation(len(frame["x"]))
+    permuted_frame = dict(frame, types=frame["types"][perm])
+    permuted = run(model, permuted_frame, x=frame["x"][perm], v=frame["v"][perm], dtype=torch.float64)
+    np.testing.assert_allclose(permuted, base[perm], atol=1e-10)
+
+
+def test_half_pairs_and_stages_compute_the_same_function(model, frame):
+    inputs = model_inputs(frame["types"], frame["x"], frame["v"], frame["lengths"], 2.5)
+    model = cast(model, torch.float64)
+    with torch.no_grad():
+        full = model(*inputs)
+        edge_index, vectors, half = model.half_graph(inputs[2], inputs[3])
+        assert half and edge_index.shape[1] * 2 == inputs[2].shape[1]
+        halved = model._run(inputs[0], inputs[1], edge_index, vectors, True)
+        nodes, edges = inputs[1], torch.zeros(0)
+        for index in range(3):
+            nodes, edges = model.stage(index, inputs[0], nodes, edges, inputs[2], inputs[3])
+    torch.testing.assert_close(halved, full, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(model.finish(nodes), full, rtol=0, atol=0)
+
+
+def test_each_stage_matters(model, frame):
+    """The corrector stages change the prediction: they are not dead weight."""
+    inputs = model_inputs(frame["types"], frame["x"], frame["v"], frame["lengths"], 2.5)
+    model = cast(model, torch.float64)
+    with torch.no_grad():
+        nodes = inputs[1]
+        outputs = []
+        for index in range(3):
+            nodes, _ = model.stage(index, inputs[0], nodes, torch.zeros(0), inputs[2], inputs[3])
+            outputs.append(nodes[:, 3:].clone())
+    for a, b in zip(outputs, outputs[1:]):
+        assert float((a - b).abs().max()) > 1e-3 * float(a.abs().max())
+
+
+def test_flops_per_pair_match_torch_flop_counter(model, frame):
+    inputs = model_inputs(frame["types"], frame["x"], frame["v"], frame["lengths"], 2.5)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        cast(model, torch.float32)(*inputs)
+    per_pair = counter.get_total_flops() / inputs[2].shape[1]
+    assert per_pair == model.flops_per_pair()
+    # three stages: first (8 rbf + 2 + 3 pair types -> 32 -> 32 -> 4), two later (8+8+6+3 -> 32 -> 32 -> 8)
+    assert model.flops_per_pair() == 2 * (13 * 32 + 32 * 32 + 32 * 4) + 2 * 2 * (25 * 32 + 32 * 32 + 32 * 8)
+
+
+# --- training hooks --------------------------------------------------------------------------
+
+
+def sample(frame) -> Sample:
+    inputs = model_inputs(frame["types"], frame["x"], frame["v"], frame["lengths"], 2.5)
+    targets = torch.as_tensor(np.concatenate([frame["x1"] - frame["x"], frame["v1"] - frame["v"]], 1))
+    return Sample(*inputs, targets)
+
+
+def test_calibration_cancels_the_temperature_bias(frame):
+    torch.manual_seed(0)
+    m = build("impulse", {"stages": 2, "width": 16, "n_rbf": 8}, SYSTEM)
+    m.prepare([sample(frame)])
+    result = m.finalize([sample(frame)])
+    assert abs(result["temperature_bias_before"]) > 1e-3  # an untrained model is biased
+    assert abs(result["temperature_bias"]) < 0.05 * abs(result["temperature_bias_before"])
+    assert result["drag"] == pytest.approx(float(m.drag))
+
+
+def test_training_reports_and_corrects_the_bias(impulse_run):
+    folder, proc = impulse_run
+    assert "temperature_bias_before" in proc.stderr and "drag" in proc.stderr
+    _, meta = load_model(folder / "model.pt")
+    assert meta["architecture"] == "impulse"
+    assert meta["program"] == {"stages": 3, "exchange": [3, 9, 9], "node_input": "velocities"}
+    assert set(meta["calibration"]) == {"temperature_bias_before", "drag", "temperature_bias"}
+    assert meta["flops_per_atom"] > 0
+
+
+@pytest.mark.slow
+def test_training_loss_falls_5x(tiny_dataset, tmp_path):
+    """150 steps over the 52 tiny training pairs: the structured model must learn (loss / 5)."""
+    config = impulse_config(tmp_path / "c.toml", tiny_dataset, steps=150, test_every=150, batch_size=1,
+                            lr_start=1e-2, lr_end=1e-3, log_every=10)
+    run_module("train", "--config", config, "--out", tmp_path / "run", "--quiet")
+    with open(tmp_path / "run" / "log.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    first, last = float(rows[0]["train_loss"]), float(rows[-1]["train_loss"])
+    assert last < first / 5, (first, last)
+
+
+def test_checkpoints_are_loaded_without_running_pickled_code(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    bad = tmp_path / "checkpoint.pt"
+    torch.save({"format": 2, "payload": Evil()}, bad)
+    proc = run_module("export", bad, "-o", tmp_path / "model.pt", check=False)
+    assert proc.returncode == 2 and "not a readable training checkpoint" in proc.stderr
+    assert not marker.exists()
+    proc = run_module("train", "--out", tmp_path, "--resume", check=False)
+    assert proc.returncode == 2 and "not a readable training checkpoint" in proc.stderr
+    assert not marker.exists()
+
+
+def test_unknown_architecture_is_named(tiny_dataset, tmp_path):
+    config = impulse_config(tmp_path / "c.toml", tiny_dataset, model={"architecture": "transformer"})
+    proc = run_module("train", "--config", config, "--out", tmp_path / "run", check=False)
+    assert proc.returncode == 2
+    assert "architecture = 'transformer', expected one of ['impulse', 'ogn']" in proc.stderr
+    config = impulse_config(tmp_path / "d.toml", tiny_dataset, model={"n_layers": 2})
+    proc = run_module("train", "--config", config, "--out", tmp_path / "run", check=False)
+    assert proc.returncode == 2 and "unknown key 'n_layers' in [model] for architecture 'impulse'" in proc.stderr
+
+
+# --- fix ogn runs it -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def impulse_serial(impulse_run, tiny_lj, tmp_path_factory):
+    out = tmp_path_factory.mktemp("impulse_fix") / "serial"
+    run_ogn(out, impulse_run[0] / "model.pt", tiny_lj / "equilibrated.data")
+    return out
+
+
+def momentum_drift(run_frames) -> float:
+    """max |P(t) - P(0)| / sum |m v| (LJ masses are 1)."""
+    p0 = run_frames[0].velocities.sum(0)
+    scale = np.abs(run_frames[0].velocities).sum()
+    return max(float(np.abs(f.velocities.sum(0) - p0).max()) for f in run_frames) / scale
+
+
+def test_fix_matches_the_python_rollout(impulse_run, impulse_serial):
+    fix = frames(impulse_serial)
+    model, meta = load_model(impulse_run[0] / "model.pt")
+    first = fix[0]
+    xs, vs, _, failure = rollout(model, meta, first.types, first.ids, first.positions, first.velocities,
+                                 first.box[:, 1] - first.box[:, 0], 1, progress=False)
+    assert failure is None
+    for fix_now, py_now, before in ((fix[1].positions, xs[1], first.positions),
+                                    (fix[1].velocities, vs[1], first.velocities)):
+        change = py_now - before
+        assert np.abs((fix_now - before) - change).max() <= 1e-5 * np.abs(change).max()
+    assert momentum_drift(fix) < 1e-6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ranks, grid", [(2, "* * *"), (4, "2 2 1")])
+def test_mpi_ranks_agree_and_conserve_momentum(impulse_run, impulse_serial, tiny_lj, tmp_path, ranks, grid):
+    out = tmp_path / "mpi"
+    run_ogn(out, impulse_run[0] / "model.pt", tiny_lj / "equilibrated.data", mpi=ranks, procs=grid)
+    one, many = frames(impulse_serial), frames(out)
+    assert len(one) == len(many) == 21
+    # float32 rounding (1e-7), grown by the chaos of 100 MD steps
+    assert np.abs(one[-1].positions - many[-1].positions).max() <= 1e-4 * spacing(one[-1])
+    assert np.abs(one[-1].velocities - many[-1].velocities).max() <= 1e-4 * np.abs(one[-1].velocities).max()
+    assert np.abs(one[-1].positions - one[0].positions).max() > 1e-2 * spacing(one[-1])
+    assert momentum_drift(many) < 1e-6
