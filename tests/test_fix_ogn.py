@@ -427,3 +427,60 @@ def test_every_system_deck_runs_its_model(system, deck_output, tmp_path):
     assert [f.timestep for f in dump] == [0, 1, 2]
     assert np.abs(dump[2].positions - dump[0].positions).max() > 0
     assert "v_pnorm" in (out / "log.lammps").read_text() and (out / "final.data").is_file()
+
+
+# --- any architecture: the fix runs the program its metadata declares -------------------------
+
+
+class ToyStages(torch.nn.Module):
+    """A model no architecture module knows: two stages, exchange widths 3 and 7. Stage 0 sums
+    a smooth pair vector per atom; stage 1 needs those sums of the neighbours (ghosts too), so
+    a wrong exchange would change the result on several ranks."""
+
+    def __init__(self, cutoff: float, tau: float):
+        super().__init__()
+        self.cutoff = cutoff
+        self.tau = tau
+
+    def _pair(self, r: torch.Tensor) -> torch.Tensor:
+        d2 = (r * r).sum(1, keepdim=True)
+        return r * (1.0 - d2 / (self.cutoff * self.cutoff)) ** 2
+
+    def forward(self, types, velocities, edge_index, edge_vectors):
+        nodes, edges = self.stage(0, types, velocities, torch.zeros(0), edge_index, edge_vectors)
+        nodes, edges = self.stage(1, types, nodes, edges, edge_index, edge_vectors)
+        return self.finish(nodes)
+
+    @torch.jit.export
+    def stage(self, index: int, types, nodes, edges, edge_index, edge_vectors):
+        src, dst = edge_index[0], edge_index[1]
+        n = nodes.shape[0]
+        if index == 0:
+            s = torch.zeros(n, 3, dtype=nodes.dtype).index_add(0, src, self._pair(edge_vectors.to(nodes.dtype)))
+            count = torch.zeros(n, 1, dtype=nodes.dtype).index_add(0, src, torch.ones(src.shape[0], 1, dtype=nodes.dtype))
+            return torch.cat([nodes[:, :3], s, count], 1), edges
+        s = nodes[:, 3:6]
+        dv = 0.01 * torch.zeros(n, 3, dtype=nodes.dtype).index_add(0, src, s.index_select(0, dst) - s.index_select(0, src))
+        return torch.cat([self.tau * nodes[:, :3], dv], 1), edges
+
+    @torch.jit.export
+    def finish(self, nodes):
+        return nodes[:, :6]
+
+
+@pytest.mark.slow
+def test_a_new_architecture_runs_without_any_change_to_the_fix(exported_model, start, tmp_path):
+    from ogn_lammps import model_file
+
+    _, meta = load_model(exported_model)
+    toy = torch.jit.script(ToyStages(meta["cutoff"], meta["timestep"]))
+    toy_meta = dict(meta, architecture="toy", program={"stages": 2, "exchange": [3, 7], "node_input": "velocities"})
+    model_file.save(toy, toy_meta, tmp_path / "toy.pt")
+    one = run_ogn(tmp_path / "one", tmp_path / "toy.pt", start, ninf=3)
+    assert "(toy for lj, 2 stage(s)" in one.stdout
+    two = run_ogn(tmp_path / "two", tmp_path / "toy.pt", start, ninf=3, mpi=2)
+    a, b = frames(tmp_path / "one")[-1], frames(tmp_path / "two")[-1]
+    moved = np.abs(a.velocities - frames(tmp_path / "one")[0].velocities).max()
+    assert moved > 1e-3  # stage 1 did kick the atoms
+    assert np.abs(a.velocities - b.velocities).max() <= 1e-5 * moved
+    assert np.abs(a.positions - b.positions).max() <= 1e-6 * spacing(a)

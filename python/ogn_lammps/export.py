@@ -116,6 +116,7 @@ def export(checkpoint: str | Path, output: str | Path, dtype: str = "float32", q
         print(
             f"export: {output}: {metadata['system']}, {metadata['architecture']}, k = {metadata['k']}, "
             f"timestep {metadata['timestep']:g} ({metadata['units']} units), cutoff {metadata['cutoff']}, {dtype}; "
+            f"{metadata['flops_per_atom'] / metadata['edges_per_atom'] / 1e3:.1f} k FLOPs per ordered pair; "
             f"script/eager max relative difference {relative:.1e} on {len(inputs[0])} atoms",
             file=sys.stderr,
         )
