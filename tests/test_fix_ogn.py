@@ -478,7 +478,7 @@ def test_a_new_architecture_runs_without_any_change_to_the_fix(exported_model, s
     model_file.save(toy, toy_meta, tmp_path / "toy.pt")
     one = run_ogn(tmp_path / "one", tmp_path / "toy.pt", start, ninf=3)
     assert "(toy for lj, 2 stage(s)" in one.stdout
-    two = run_ogn(tmp_path / "two", tmp_path / "toy.pt", start, ninf=3, mpi=2)
+    run_ogn(tmp_path / "two", tmp_path / "toy.pt", start, ninf=3, mpi=2)
     a, b = frames(tmp_path / "one")[-1], frames(tmp_path / "two")[-1]
     moved = np.abs(a.velocities - frames(tmp_path / "one")[0].velocities).max()
     assert moved > 1e-3  # stage 1 did kick the atoms
