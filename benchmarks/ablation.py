@@ -7,9 +7,9 @@ For every model (NAME=PATH) it runs `python -m ogn_lammps.validate` (one start p
 test trajectory, 100 MD steps, and one 2000-MD-step NVE run) and reads from its outputs:
 the position and velocity RMSE at 25 and 100 MD steps, the mean temperature of the long run
 against the reference, the test loss and FLOPs per pair from the model's metadata, and the
-microseconds per atom per MD step of fix ogn in that long run. LAMMPS velocity-Verlet with
-the real potential runs on the same atoms, in the same script, on the same core, as the
-baseline. `--no-drag NAME` adds a row for NAME's model with the calibrated drag set to 0
+microseconds per atom per MD step of fix ogn (pair_style zero, no output) from the same
+start. LAMMPS velocity-Verlet with the real potential runs on the same atoms, in the same
+script, on the same core, as the baseline. `--no-drag NAME` adds a row for NAME's model with the calibrated drag set to 0
 (same weights): the effect of the temperature-bias correction alone.
 """
 
@@ -46,25 +46,24 @@ def loop_time(log: str) -> tuple[float, int, int]:
     return float(seconds), int(steps), int(atoms)
 
 
-def velocity_verlet_us(data: Path, meta: dict, work: Path, steps: int = 2000) -> float:
-    """Microseconds per atom per MD step of LAMMPS NVE with the system's real potential."""
-    deck = work / "in.md"
-    deck.write_text(f"""units {meta['units']}
-atom_style atomic
-read_data {data}
-include {forcefield_file(meta['system'])}
-timestep {meta['dt']}
-fix nve all nve
-thermo 0
-run 100
-run {steps}
-""")
+def microseconds(data: Path, meta: dict, work: Path, model: Path | None = None, steps: int = 2000) -> float:
+    """Microseconds per atom per MD step on one core: LAMMPS NVE with the system's real
+    potential (model None), or fix ogn with pair_style zero; no dump, no thermo output."""
+    if model is None:
+        body = f"include {forcefield_file(meta['system'])}\ntimestep {meta['dt']}\nfix nve all nve"
+        warm, n = 100, steps
+    else:
+        body = (f"pair_style zero {meta['cutoff']}\npair_coeff * *\ntimestep {meta['timestep']}\n"
+                f"fix ogn all ogn {model} {meta['k']}")
+        warm, n = 5, max(10, steps // meta["k"] // 10)
+    deck = work / "in.speed"
+    deck.write_text(f"units {meta['units']}\natom_style atomic\nread_data {data}\n{body}\nthermo 0\nrun {warm}\nrun {n}\n")
     proc = subprocess.run([str(BIN / "lmp"), "-in", str(deck), "-log", "none", "-nocite"], cwd=work,
                           env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True)
     if proc.returncode != 0:
-        sys.exit(f"ablation: velocity-Verlet run failed:\n{proc.stdout[-2000:]}")
+        sys.exit(f"ablation: speed run failed:\n{proc.stdout[-2000:]}")
     seconds, n, atoms = loop_time(proc.stdout)
-    return seconds / (n * atoms) * 1e6
+    return seconds / (n * atoms * (1 if model is None else meta["k"])) * 1e6
 
 
 def evaluate(name: str, model: Path, data: Path, work: Path) -> dict:
@@ -80,11 +79,8 @@ def evaluate(name: str, model: Path, data: Path, work: Path) -> dict:
                minutes=meta.get("trained_minutes"),
                flops_per_pair=meta["flops_per_atom"] / meta["edges_per_atom"],
                rmse25=summary["rmse"]["25"], rmse100=summary["rmse"]["100"], long=summary["long"][0])
-    long_log = next((out / "runs").glob("*_long")) / "ogn" / "log.lammps"
-    if not row["long"]["stopped"]:
-        seconds, n, atoms = loop_time(long_log.read_text())
-        row["us_per_atom_md_step"] = seconds / (n * meta["k"] * atoms) * 1e6
-        row["start_data"] = next((out / "runs").glob("*_long")) / "start.data"
+    row["start_data"] = next((out / "runs").glob("*_long")) / "start.data"
+    row["us_per_atom_md_step"] = microseconds(row["start_data"], meta, out, model.resolve())
     row["meta"] = meta
     return row
 
@@ -105,8 +101,7 @@ def main(argv=None) -> int:
         print(f"ablation: {name} ...", file=sys.stderr, flush=True)
         rows.append(evaluate(name.replace(" ", "_").replace(",", ""), Path(path), args.data, args.work))
         rows[-1]["name"] = name
-    start = next((r["start_data"] for r in rows if "start_data" in r), None)
-    vv = velocity_verlet_us(start, rows[0]["meta"], args.work) if start else float("nan")
+    vv = microseconds(rows[0]["start_data"], rows[0]["meta"], args.work)
     print("| model | arch | minutes | test loss | pos / vel RMSE, 25 MD steps | pos / vel RMSE, 100 MD steps "
           "| 2000-step T (ref) | FLOPs/pair | us/atom/MD step (lj/cut VV) |")
     print("|---|---|---|---|---|---|---|---|---|")

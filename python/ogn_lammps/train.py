@@ -279,7 +279,7 @@ def collate(samples: list[Sample]) -> Sample:
 
 
 class Trainer:
-    def __init__(self, config: dict, out: Path, resume: bool):
+    def __init__(self, config: dict, out: Path, resume: bool, calibration: dict | None = None):
         self.out = out
         self.checkpoint_path = out / "checkpoint.pt"
         state = None
@@ -291,6 +291,12 @@ class Trainer:
             except ValueError as err:
                 raise TrainingError(str(err)) from None
             config = state["config"]
+            # settings that change only the end-of-training calibration, not the schedule
+            for key, value in (calibration or {}).items():
+                if key not in config["model"]:
+                    raise TrainingError(f"--{key.replace('_', '-')}: architecture "
+                                        f"{config['model']['architecture']!r} has no such setting")
+                config["model"][key] = value
         elif self.checkpoint_path.exists():
             raise TrainingError(
                 f"{self.checkpoint_path} exists: pass --resume to continue it, or choose another --out"
@@ -401,6 +407,13 @@ class Trainer:
         """Evenly spaced pairs of a split, unrotated: for fitting scales and calibrating."""
         n = min(int(self.train_cfg["calibration_configs"]), len(pairs))
         return [self.to_device(pairs.sample(int(p))) for p in np.linspace(0, len(pairs) - 1, n).round().astype(int)]
+
+    def rollout_starts(self, n: int = 8) -> list[dict]:
+        """States of the dataset's test split, evenly spaced, for calibrations on rollouts."""
+        p = self.test_pairs
+        picks = np.linspace(0, len(p) - 1, min(n, len(p))).round().astype(int)
+        return [{"types": p.types.numpy(), "positions": p.positions[t][f], "velocities": p.velocities[t][f],
+                 "lengths": p.lengths} for t, f in (p.index[i] for i in picks)]
 
     def train_step(self, step: int, elapsed_s: float = 0.0) -> float:
         s = self.to_device(self.batch(step))
@@ -529,6 +542,8 @@ class Trainer:
                    mininterval=0.5 if interactive else 30.0)
         try:
             while self.step < end:
+                if train["minutes"] > 0 and self.elapsed + time.monotonic() - started >= 60 * train["minutes"]:
+                    break  # a resumed run whose time budget is spent: only the end-of-training work
                 loss = self.train_step(self.step, self.elapsed + time.monotonic() - started)
                 if not math.isfinite(loss):
                     raise TrainingError(
@@ -588,7 +603,7 @@ class Trainer:
         """The architecture's end-of-training calibration on held-out pairs (the dataset's test
         split), e.g. the temperature bias per inference and its correction; logged and kept."""
         self.model.eval()
-        self.final = self.model.finalize(self.calibration_samples(self.test_pairs))
+        self.final = self.model.finalize(self.calibration_samples(self.test_pairs), self.rollout_starts())
         self.model.train()
         self.test_loss = self.evaluate_test()
         if self.final:
@@ -627,6 +642,10 @@ def main(argv=None) -> int:
                    "over it and training stops at its end (checkpoint saved)")
     p.add_argument("--stop-after", type=float, metavar="MINUTES",
                    help="stop after this wall time without changing the schedule (checkpoint saved; --resume goes on)")
+    p.add_argument("--calibration-inferences", type=int, metavar="N",
+                   help="structured OGN: calibrate the drag on rollouts of N inferences at the end of training "
+                   "(overrides [model] calibration_inferences; allowed with --resume, where a finished run "
+                   "only redoes its end-of-training calibration)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     try:
@@ -647,7 +666,10 @@ def main(argv=None) -> int:
         for (section, key), value in overrides.items():
             if value is not None:
                 config[section][key] = value
-        trainer = Trainer(config, Path(args.out), args.resume)
+        calibration = {} if args.calibration_inferences is None else {"calibration_inferences": args.calibration_inferences}
+        if not args.resume:
+            config["model"].update(calibration)
+        trainer = Trainer(config, Path(args.out), args.resume, calibration)
         return trainer.run(stop_at=args.stop_at, minutes=args.stop_after, quiet=args.quiet)
     except TrainingError as err:
         print(f"train: error: {err}", file=sys.stderr)

@@ -58,6 +58,9 @@ class ImpulseConfig:
     energy_weight: float = 0.0
     # calibrate the drag gamma after training so that the mean temperature bias is zero
     drag_correction: bool = True
+    # > 0: calibrate gamma on the model's own rollouts of this many inferences from held-out
+    # states (no temperature trend, as in NVE at equilibrium) instead of on single steps
+    calibration_inferences: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -331,9 +334,34 @@ class PairImpulseOGN(nn.Module):
 
     @torch.jit.unused
     @torch.no_grad()
-    def finalize(self, samples) -> dict:
+    def rollout_trend(self, starts) -> float:
+        """Mean relative change of the kinetic energy per inference along the model's own
+        rollouts of `calibration_inferences` steps (a least-squares slope)."""
+        from .step import advance, model_inputs
+
+        n = self.config.calibration_inferences
+        cutoff = float(self.cutoff)
+        slopes = []
+        for start in starts:
+            types, x, v, lengths = start["types"], start["positions"], start["velocities"], start["lengths"]
+            m = (1.0 / self.inv_mass.double())[torch.as_tensor(types) - 1].numpy()[:, None]
+            ke = [float((m * v * v).sum())]
+            for _ in range(n):
+                change = self(*model_inputs(types, x, v, lengths, cutoff)).double().numpy()
+                if not np.isfinite(change).all():
+                    return -math.inf
+                x, v = advance(x, v, change)
+                ke.append(float((m * v * v).sum()))
+            slopes.append(np.polyfit(np.arange(n + 1), np.asarray(ke) / ke[0], 1)[0])
+        return float(np.mean(slopes))
+
+    @torch.jit.unused
+    @torch.no_grad()
+    def finalize(self, samples, starts=()) -> dict:
         """Measure the mean temperature bias per inference on held-out pairs and, if the config
-        asks for it, calibrate the drag gamma to cancel it (the bias is linear in gamma)."""
+        asks for it, calibrate the drag gamma to cancel it: on single steps (the bias is linear
+        in gamma: one probe, one secant step), or, with calibration_inferences > 0, on the
+        trend of the model's own rollouts from `starts` (two more secant steps)."""
         samples = list(samples)
         before = self.mean_bias(samples)
         result = {"temperature_bias_before": before}
@@ -344,6 +372,21 @@ class PairImpulseOGN(nn.Module):
             slope = (self.mean_bias(samples) - before) / (probe - start)
             gamma = start - before / slope if slope != 0 else start
             self.drag.fill_(gamma)
-            result["drag"] = gamma
+            result["drag_one_step"] = gamma
+            if self.config.calibration_inferences > 0 and starts:
+                g0, t0 = gamma, self.rollout_trend(starts)
+                result["rollout_trend_before"] = t0
+                # first guess: a trend t0 per inference cancelled like a one-step bias of t0
+                g1 = g0 - t0 / slope if slope != 0 else g0 - 1e-4
+                for _ in range(3):
+                    self.drag.fill_(g1)
+                    t1 = self.rollout_trend(starts)
+                    if not math.isfinite(t1) or t1 == t0:
+                        break
+                    g0, t0, g1 = g1, t1, g1 - t1 * (g1 - g0) / (t1 - t0)
+                # keep the last probe whose trend was measured
+                self.drag.fill_(g0)
+                result["rollout_trend"] = t0
+            result["drag"] = float(self.drag)
         result["temperature_bias"] = self.mean_bias(samples)
         return result

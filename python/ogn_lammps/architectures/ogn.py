@@ -295,7 +295,7 @@ class OGN(nn.Module):
         return torch.mean((prediction - target) ** 2)
 
     @torch.jit.unused
-    def finalize(self, samples) -> dict:
+    def finalize(self, samples, starts=()) -> dict:
         """Nothing to calibrate after training."""
         return {}
 
