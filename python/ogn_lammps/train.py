@@ -293,7 +293,7 @@ class Trainer:
             config = state["config"]
             # settings that change only the end-of-training calibration, not the schedule
             for key, value in (calibration or {}).items():
-                if key not in config["model"]:
+                if key not in model_defaults(config["model"]["architecture"]):
                     raise TrainingError(f"--{key.replace('_', '-')}: architecture "
                                         f"{config['model']['architecture']!r} has no such setting")
                 config["model"][key] = value
