@@ -90,10 +90,11 @@ def main(argv=None) -> int:
     p.add_argument("models", nargs="+", help="NAME=path/to/model.pt")
     p.add_argument("--data", type=Path, required=True, help="held-out dataset file")
     p.add_argument("--work", type=Path, default=Path("runs/ablation_eval"))
-    p.add_argument("--no-drag", nargs="*", default=[], help="names whose model also runs with the drag set to 0")
+    p.add_argument("--no-drag", action="append", default=[], metavar="NAME",
+                   help="also run NAME's model with the drag set to 0 (repeatable)")
     args = p.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    models = dict(item.split("=", 1) for item in args.models)
+    models = dict(item.rsplit("=", 1) for item in args.models)
     for name in args.no_drag:
         models[f"{name}, drag 0"] = str(without_drag(Path(models[name]), args.work / f"{name}_nodrag.pt"))
     rows = []
