@@ -57,8 +57,8 @@ def microseconds(data: Path, meta: dict, work: Path, model: Path | None = None, 
                 f"fix ogn all ogn {model} {meta['k']}")
         warm, n = 5, max(10, steps // meta["k"] // 10)
     deck = work / "in.speed"
-    deck.write_text(f"units {meta['units']}\natom_style atomic\nread_data {data}\n{body}\nthermo 0\nrun {warm}\nrun {n}\n")
-    proc = subprocess.run([str(BIN / "lmp"), "-in", str(deck), "-log", "none", "-nocite"], cwd=work,
+    deck.write_text(f"units {meta['units']}\natom_style atomic\nread_data {Path(data).resolve()}\n{body}\nthermo 0\nrun {warm}\nrun {n}\n")
+    proc = subprocess.run([str(BIN / "lmp"), "-in", str(deck.resolve()), "-log", "none", "-nocite"], cwd=work,
                           env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"ablation: speed run failed:\n{proc.stdout[-2000:]}")
@@ -70,9 +70,11 @@ def evaluate(name: str, model: Path, data: Path, work: Path) -> dict:
     out = work / name
     cmd = [sys.executable, "-m", "ogn_lammps.validate", str(model), "--data", str(data), "-o", str(out),
            "--starts", "1", "--horizon", "100", "--long", "2000", "--quiet"]
-    proc = subprocess.run(cmd, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"ablation: validate {name} failed:\n{proc.stderr[-2000:]}")
+    # a finished validation in the work folder is reused: an interrupted table resumes there
+    if not (out / "summary.json").is_file():
+        proc = subprocess.run(cmd, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"ablation: validate {name} failed:\n{proc.stderr[-2000:]}")
     summary = json.loads((out / "summary.json").read_text())
     _, meta = model_file.load(model)
     row = dict(name=name, architecture=meta["architecture"], test_loss=meta.get("test_loss"),
@@ -93,14 +95,16 @@ def main(argv=None) -> int:
     p.add_argument("--no-drag", action="append", default=[], metavar="NAME",
                    help="also run NAME's model with the drag set to 0 (repeatable)")
     args = p.parse_args(argv)
+    args.work = args.work.resolve()
     args.work.mkdir(parents=True, exist_ok=True)
     models = dict(item.rsplit("=", 1) for item in args.models)
     for name in args.no_drag:
-        models[f"{name}, drag 0"] = str(without_drag(Path(models[name]), args.work / f"{name}_nodrag.pt"))
+        safe = re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
+        models[f"{name}, drag 0"] = str(without_drag(Path(models[name]), args.work / f"{safe}_nodrag.pt"))
     rows = []
     for name, path in models.items():
         print(f"ablation: {name} ...", file=sys.stderr, flush=True)
-        rows.append(evaluate(name.replace(" ", "_").replace(",", ""), Path(path), args.data, args.work))
+        rows.append(evaluate(re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_"), Path(path), args.data, args.work))
         rows[-1]["name"] = name
     vv = microseconds(rows[0]["start_data"], rows[0]["meta"], args.work)
     print("| model | arch | minutes | test loss | pos / vel RMSE, 25 MD steps | pos / vel RMSE, 100 MD steps "

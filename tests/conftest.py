@@ -135,7 +135,7 @@ def exported_model(trained_run) -> Path:
 
 def impulse_config(path, dataset, **settings) -> object:
     """A small training config of the structured OGN on the tiny dataset."""
-    model = dict(architecture="impulse", cutoff=2.5, stages=3, width=16, n_rbf=8)
+    model = dict(architecture="impulse", cutoff=2.5, stages=3, width=16, n_rbf=8, calibration_inferences=3)
     model.update(settings.pop("model", {}))
     train = dict(steps=12, test_every=6, test_configs=3, log_every=3, batch_size=2, lr_start=3e-3, lr_end=1e-3,
                  checkpoint_minutes=100.0, calibration_configs=8)

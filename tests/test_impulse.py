@@ -185,7 +185,11 @@ def test_training_reports_and_corrects_the_bias(impulse_run):
     _, meta = load_model(folder / "model.pt")
     assert meta["architecture"] == "impulse"
     assert meta["program"] == {"stages": 3, "exchange": [3, 9, 9], "node_input": "velocities"}
-    assert set(meta["calibration"]) == {"temperature_bias_before", "drag", "temperature_bias"}
+    calibration = meta["calibration"]
+    assert set(calibration) == {"temperature_bias_before", "drag_one_step", "rollout_trend_before", "rollout_trend",
+                                "drag", "temperature_bias"}
+    # the rollout calibration never ends worse than it started
+    assert abs(calibration["rollout_trend"]) <= abs(calibration["rollout_trend_before"])
     assert meta["flops_per_atom"] > 0
 
 

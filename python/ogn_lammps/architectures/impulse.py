@@ -378,15 +378,17 @@ class PairImpulseOGN(nn.Module):
                 result["rollout_trend_before"] = t0
                 # first guess: a trend t0 per inference cancelled like a one-step bias of t0
                 g1 = g0 - t0 / slope if slope != 0 else g0 - 1e-4
+                best = (abs(t0), g0, t0)
                 for _ in range(3):
                     self.drag.fill_(g1)
                     t1 = self.rollout_trend(starts)
                     if not math.isfinite(t1) or t1 == t0:
                         break
+                    best = min(best, (abs(t1), g1, t1))
                     g0, t0, g1 = g1, t1, g1 - t1 * (g1 - g0) / (t1 - t0)
-                # keep the last probe whose trend was measured
-                self.drag.fill_(g0)
-                result["rollout_trend"] = t0
+                # keep the measured drag with the smallest trend (the rollouts are noisy)
+                self.drag.fill_(best[1])
+                result["rollout_trend"] = best[2]
             result["drag"] = float(self.drag)
         result["temperature_bias"] = self.mean_bias(samples)
         return result
