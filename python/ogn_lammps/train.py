@@ -142,7 +142,9 @@ def _checked(path, section: str, key: str, value, default):
     if default is None:
         expected = (int, float, str)
     elif default == "auto":
-        expected = (bool, str)
+        if not (isinstance(value, bool) or value == "auto"):
+            raise TrainingError(f"{path}: [{section}] {key} = {value!r}: expected true, false or \"auto\"")
+        return value
     elif isinstance(default, bool):
         expected = (bool,)
     elif isinstance(default, (int, float)):

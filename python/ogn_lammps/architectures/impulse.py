@@ -53,9 +53,6 @@ class ImpulseConfig:
     n_rbf: int = 16
     # training only: evaluate each unordered pair once and apply +p and -p (same function)
     half_pairs: bool = True
-    # weight of the squared relative kinetic-energy error per configuration in the loss
-    # (in units of 1e-3 per inference); 0 turns it off
-    energy_weight: float = 0.0
     # calibrate the drag gamma after training so that the mean temperature bias is zero
     drag_correction: bool = True
     # > 0: calibrate gamma on the model's own rollouts of this many inferences from held-out
@@ -64,10 +61,6 @@ class ImpulseConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-# Scale of the relative kinetic-energy error in the optional energy loss: 1e-3 per inference.
-ENERGY_ERROR_SCALE = 1e-3
 
 
 def _mlp(n_in: int, width: int, n_out: int) -> nn.Sequential:
@@ -298,18 +291,14 @@ class PairImpulseOGN(nn.Module):
 
     @torch.jit.unused
     def loss(self, sample) -> Tensor:
-        """MSE of dv and of dr, each per type over its own scale; plus the optional energy term."""
+        """MSE of dv and of dr, each per type over its own scale."""
         prediction = self.predict(sample)
         dtype = prediction.dtype
         targets = sample.targets.to(dtype)
         t = sample.types - 1
         err_r = (prediction[:, :3] - targets[:, :3]) / self.dr_scale.to(dtype)[t].unsqueeze(1)
         err_v = (prediction[:, 3:] - targets[:, 3:]) / self.dv_scale.to(dtype)[t].unsqueeze(1)
-        loss = 0.5 * (torch.mean(err_r ** 2) + torch.mean(err_v ** 2))
-        if self.config.energy_weight > 0:
-            rel = self.kinetic_bias(sample, prediction)
-            loss = loss + self.config.energy_weight * torch.mean((rel / ENERGY_ERROR_SCALE) ** 2)
-        return loss
+        return 0.5 * (torch.mean(err_r ** 2) + torch.mean(err_v ** 2))
 
     @torch.jit.unused
     def kinetic_bias(self, sample, prediction: Tensor) -> Tensor:
