@@ -33,16 +33,19 @@ if [ "$example" = 1 ]; then
     .venv/bin/python -m ogn_lammps.dataset "$out/lj"
     echo "example: velocity-Verlet at dt against k x dt"
     .venv/bin/python -m ogn_lammps.contrast --data-root "$out" --systems lj -o "$out/contrast.png"
-    echo "example: 1 minute of training the structured OGN (models/lj_fast.pt had 60) -> $out/train"
+    echo "example: 1 minute of training the structured OGN on this tiny dataset -> $out/train, $out/model.pt"
     rm -rf "$out/train"
     .venv/bin/python -m ogn_lammps.train --config configs/lj_fast.toml --data "$out/lj/dataset.h5" \
-        --out "$out/train" --minutes 1 --test-every 100
+        --out "$out/train" --minutes 1 --test-every 100 --calibration-inferences 0
     .venv/bin/python -m ogn_lammps.export "$out/train/checkpoint.pt" -o "$out/model.pt"
-    echo "example: rollout of 100 MD steps and its evaluation against LAMMPS -> $out/evaluation"
-    .venv/bin/python -m ogn_lammps.rollout "$out/model.pt" --data "$out/lj/dataset.h5" -o "$out/rollout.h5"
+    # A minute on 400 frames shows the pipeline, not a usable model: the rollouts use the
+    # shipped models/lj_fast.pt (60 minutes on the paper-size data, models/README.md).
+    model=models/lj_fast.pt
+    echo "example: $model, rollout of 100 MD steps from the example's test state, against LAMMPS -> $out/evaluation"
+    .venv/bin/python -m ogn_lammps.rollout "$model" --data "$out/lj/dataset.h5" -o "$out/rollout.h5"
     .venv/bin/python -m ogn_lammps.evaluate "$out/rollout.h5" -o "$out/evaluation"
-    echo "example: the same model as fix ogn in LAMMPS, 20 inferences on 2 MPI ranks -> $out/ogn"
-    .venv/bin/mpirun -np 2 .venv/bin/lmp -in inputs/lj_ogn.in -log none -screen none -var model "$out/model.pt" \
+    echo "example: $model as fix ogn in LAMMPS, 20 inferences on 2 MPI ranks -> $out/ogn"
+    .venv/bin/mpirun -np 2 .venv/bin/lmp -in inputs/lj_ogn.in -log none -screen none -var model "$model" \
         -var data "$out/lj/equilibrated.data" -var out "$out/ogn" -var ninf 20
     grep -E "^fix ogn: [0-9]+ inferences|^Loop time" "$out/ogn/log.lammps"
     echo "example: done; outputs in $out/"
