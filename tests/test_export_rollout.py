@@ -55,6 +55,7 @@ def test_torchscript_and_eager_agree(trained_run, tiny_dataset, tmp_path, dtype,
         torch.testing.assert_close(scripted.finish(nodes), b, rtol=tol, atol=tol * float(b.abs().max()))
 
 
+@pytest.mark.slow
 def test_export_refuses_a_bad_checkpoint(tmp_path):
     bad = tmp_path / "checkpoint.pt"
     bad.write_bytes(b"not a checkpoint")
@@ -161,6 +162,7 @@ def test_evaluate_against_ground_truth(rollout_file, tiny_lj, tiny_dataset, tmp_
         assert (tmp_path / name).stat().st_size > 5000
 
 
+@pytest.mark.slow
 def test_diverging_rollout_stops_and_keeps_the_good_steps(trained_run, tiny_dataset, tmp_path):
     state = load_checkpoint(trained_run / "checkpoint.pt")
     # A model that predicts a 10 sigma jump for every atom: the rollout must stop at once.

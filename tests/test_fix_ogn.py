@@ -126,6 +126,7 @@ def test_thermo_columns_are_kinetic_energy_and_momentum(serial_run):
     assert pnorm == pytest.approx(np.linalg.norm(last.velocities.sum(0)), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_float64_export_matches_the_python_rollout_to_double_rounding(trained_run, start, tmp_path):
     model64 = tmp_path / "model64.pt"
     run_module("export", trained_run / "checkpoint.pt", "-o", model64, "--dtype", "float64")
@@ -304,6 +305,7 @@ def bad_models(exported_model, tmp_path_factory) -> dict:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(ERROR_CASES))
 def test_bad_input_stops_with_a_message(case, bad_models, start, tmp_path):
     fix_args, message = ERROR_CASES[case]

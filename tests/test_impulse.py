@@ -222,6 +222,7 @@ def test_checkpoints_are_loaded_without_running_pickled_code(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_unknown_architecture_is_named(tiny_dataset, tmp_path):
     config = impulse_config(tmp_path / "c.toml", tiny_dataset, model={"architecture": "transformer"})
     proc = run_module("train", "--config", config, "--out", tmp_path / "run", check=False)
@@ -277,6 +278,7 @@ def test_mpi_ranks_agree_and_conserve_momentum(impulse_run, impulse_serial, tiny
     assert momentum_drift(many) < 1e-6
 
 
+@pytest.mark.slow
 def test_float64_model_in_the_fix_matches_the_python_rollout(impulse_run, tiny_lj, tmp_path):
     model64 = tmp_path / "model64.pt"
     run_module("export", impulse_run[0] / "run" / "checkpoint.pt", "-o", model64, "--dtype", "float64")

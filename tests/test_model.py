@@ -159,6 +159,7 @@ def test_standardizer_equals_numpy():
     np.testing.assert_allclose(s.inverse(s(torch.from_numpy(x))).numpy(), x, rtol=1e-10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch_size", [1, 3])
 def test_training_statistics_equal_numpy_over_the_batches_seen(tiny_dataset, tmp_path, batch_size):
     from conftest import write_config

@@ -92,6 +92,7 @@ def test_sigint_saves_a_checkpoint_and_resume_finishes(tiny_dataset, tmp_path):
     assert load_state(out)["step"] == step + 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "setup, args, message",
     [

@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from conftest import run_module
 from ogn_lammps.dataset import Dataset
 from ogn_lammps.lammps_files import read_dump
+
+# each test runs fix ogn several times: the slow tier
+pytestmark = pytest.mark.slow
 
 
 def test_validate_reports_rmse_baselines_and_a_long_run(impulse_run, tiny_dataset, tmp_path):
