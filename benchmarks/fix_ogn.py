@@ -38,18 +38,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from training import matmul_peak  # noqa: E402  (benchmarks/training.py)
 
+from ogn_lammps import systems  # noqa: E402
 from ogn_lammps.lammps_files import read_dump  # noqa: E402
 from ogn_lammps.rollout import load_model, step  # noqa: E402
 
 BIN = Path(sys.executable).parent
-SYSTEMS = {
-    # name: (units, atom_style, force field include, MD dt)
-    "lj": ("lj", "atomic", "lj", 0.005),
-    "lj_glass": ("lj", "atomic", "lj", 0.005),
-    "sio2": ("metal", "charge", "sio2", 0.001),
-    "si": ("metal", "atomic", "si", 0.001),
-    "cuzr": ("metal", "atomic", "cuzr", 0.001),
-}
+SYSTEMS = systems.names()
 # a short ground truth, only to get an equilibrated box and a dataset to fit a model's shape to
 QUICK = dict(ntrain=1, ntest=1, nsteps=40, neq=1000, npre=300, nconv=1, seed=2468)
 
@@ -118,7 +112,8 @@ def loop_time(output: str) -> tuple[float, int]:
 
 
 def benchmark(system: str, model_path: Path, data: Path, target: int, ranks: int, folder: Path) -> dict:
-    units, style, forcefield, dt = SYSTEMS[system]
+    entry = systems.get(system)
+    units, style, forcefield, dt = entry.units, entry.atom_style, entry.forcefield, entry.dt
     model, meta = load_model(model_path)
     k, cutoff = meta["k"], meta["cutoff"]
     n0 = int(re.search(r"^\s*(\d+)\s+atoms", data.read_text(), re.M).group(1))

