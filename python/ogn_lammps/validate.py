@@ -120,6 +120,9 @@ def temperature(units: str, masses: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int | None = None, long: int = 2000,
              long_runs: int = 1, ranks: int = 1, quiet: bool = False) -> dict:
+    if not Path(data).is_file():
+        raise ValidateError(f"held-out dataset {data} not found (make it with the system's ground-truth deck and a "
+                            "new -var seed, then python -m ogn_lammps.dataset)")
     _, meta = load(model)
     k = int(meta["k"])
     entry = systems.get(meta["system"])
