@@ -167,7 +167,9 @@ def main(argv=None) -> int:
         _, meta = load(model)
         model_meta = (f"{meta['architecture']}, k = {meta['k']}, cutoff {meta['cutoff']:g}, "
                       f"{meta.get('flops_per_atom', 0) / 1e3:.0f} k FLOPs per atom per inference, "
-                      f"trained {meta.get('trained_minutes', float('nan')):.0f} min")
+                      f"trained {meta.get('trained_minutes', float('nan')):.0f} min, "
+                      f"{meta.get('trained_steps', 0)} steps, final test loss {meta.get('test_loss', float('nan')):.3g} "
+                      "(mean squared error over the data's own per-type scale: 1 is free flight, dv = 0)")
         sections += system_section(entry, s, images, model_meta)
         js = str(entry.judge_steps)
         if js in s["rmse"]:
@@ -187,7 +189,8 @@ def main(argv=None) -> int:
                 f"| {name} | {s['k']} | {js} | {fmt(r['pos'])} ({fmt(r['pos_static'])}, {fmt(r['pos_free'])}) | "
                 f"{fmt(cage)}{cage_note} | {'yes' if ok_pos else 'no'} | {fmt(r['vel'])} ({fmt(r['vel_static'])}) | "
                 f"{fmt(v_scale)} | {'yes' if ok_vel else 'no'} | "
-                + (", ".join(f"{100 * d:+.1f}%" for d in temps) or "stopped") + f" | {PAPER.get(name, '< 0.1 cage, < 0.1 v (Fig. 3C)')} |")
+                + (", ".join(f"{100 * d:+.1f}%" for d in temps) or "stopped")
+                + f" | {meta.get('test_loss', float('nan')):.2g} | {PAPER.get(name, '< 0.1 cage, < 0.1 v (Fig. 3C)')} |")
         if name in args.size_systems:
             for rep in (2, 3):
                 sized = make_heldout(name, args.data / f"{name}_heldout_x{rep ** 3}", rep, 1, 200) if args.make_heldout \
@@ -214,10 +217,11 @@ def main(argv=None) -> int:
            "## Summary at the judged horizon (paper Fig. 2C, 3C)", "",
            "Targets: position RMSE <= 0.1 x the cage length (paper ESI S2; LJ: 0.04 sigma), velocity RMSE <= 0.1 x "
            "sqrt(k_B T / m) (LJ: 0.4). The temperature column is the mean T of the 2000-step NVE runs against "
-           "LAMMPS's reference (target: within 5%).", "",
+           "LAMMPS's reference (target: within 5%). Test loss: the model's one-step error at the end of training, "
+           "relative to the data's own spread per type.", "",
            "| system | k | MD steps | position RMSE (static, free) | cage length | met | velocity RMSE (static) | "
-           "v scale | met | 2000-step T | paper pos / vel |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"] + table + [""]
+           "v scale | met | 2000-step T | test loss | paper pos / vel |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"] + table + [""]
     if missing:
         doc += ["Not in this report:", ""] + missing + [""]
     if sizes:
