@@ -141,7 +141,7 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
             raise ValidateError(f"{data}: no test trajectories")
         masses = np.asarray(ds.masses)[ds.types - 1]
         ds_types = np.asarray(ds.types)
-        rows, errors = [], {h: [] for h in horizons}
+        rows = []
         # RMSE after every inference, summed over the starts (paper Fig. S3)
         n_steps = max(horizons) // k
         curve_sum = np.zeros((n_steps + 1, 6))
@@ -160,33 +160,26 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
                 run_fix(model.resolve(), meta["system"], folder / "start.data", folder / "ogn", max(horizons) // k, ranks)
                 xs, vs = read_run(folder / "ogn", ds.ids)
                 x0, v0 = traj["positions"][start], traj["velocities"][start]
+                # RMSE after every inference: [pos, vel, pos_static, vel_static, pos_free, vel_free]
+                errs = np.zeros((n_steps + 1, len(CURVE_KEYS)))
                 for i in range(n_steps + 1):
                     xt, vt = traj["positions"][start + i * k], traj["velocities"][start + i * k]
-                    curve_sum[i] += [rmse(xs[i], xt), rmse(vs[i], vt), rmse(x0, xt), rmse(v0, vt),
-                                     rmse(x0 + v0 * i * k * ds.dt, xt), rmse(v0, vt)]
+                    errs[i] = [rmse(xs[i], xt), rmse(vs[i], vt), rmse(x0, xt), rmse(v0, vt),
+                               rmse(x0 + v0 * i * k * ds.dt, xt), rmse(v0, vt)]
+                curve_sum += errs
                 if traced is None:
                     atoms = np.random.default_rng(0).choice(len(ds.ids), size=min(N_TRACED, len(ds.ids)), replace=False)
                     n_trace = max(1, min(n_steps, entry.judge_steps // k))
                     truth = traj["positions"][start:start + n_trace * k + 1, atoms]
                     traced = dict(ids=ds.ids[atoms].tolist(), dt=ds.dt, k=k, model=xs[: n_trace + 1, atoms].tolist(),
                                   truth=truth.tolist(), trajectory=name, start=int(start))
-                for h in horizons:
-                    xt, vt = traj["positions"][start + h], traj["velocities"][start + h]
-                    t = h * ds.dt
-                    e = dict(trajectory=name, start=int(start), md_steps=h,
-                             pos=rmse(xs[h // k], xt), vel=rmse(vs[h // k], vt),
-                             pos_static=rmse(x0, xt), vel_static=rmse(v0, vt),
-                             pos_free=rmse(x0 + v0 * t, xt), vel_free=rmse(v0, vt))
-                    rows.append(e)
-                    errors[h].append(e)
+                rows += [dict(trajectory=name, start=int(start), md_steps=h, **dict(zip(CURVE_KEYS, map(float, errs[h // k]))))
+                         for h in horizons]
                 say(f"{name} from MD step {start}: RMSE at {max(horizons)} MD steps "
                     f"{rows[-1]['pos']:.4g} / {rows[-1]['vel']:.4g}")
         curve_mean = curve_sum / (len(rows) // len(horizons))
         curve = [dict(md_steps=i * k, **dict(zip(CURVE_KEYS, map(float, row)))) for i, row in enumerate(curve_mean)]
-        table = {}
-        for h in horizons:
-            table[h] = {key: float(np.mean([e[key] for e in errors[h]]))
-                        for key in ("pos", "vel", "pos_static", "vel_static", "pos_free", "vel_free")}
+        table = {h: dict(zip(CURVE_KEYS, map(float, curve_mean[h // k]))) for h in horizons}
         long_results = []
         for name in names[:long_runs] if long else []:
             traj = ds.trajectory("test", name)
