@@ -19,6 +19,7 @@
 
 #include "atom.h"
 #include "comm.h"
+#include "compute.h"
 #include "domain.h"
 #include "error.h"
 #include "force.h"
@@ -46,10 +47,15 @@ bool close(double a, double b, double rel) { return std::fabs(a - b) <= rel * st
 /* ---------------------------------------------------------------------- */
 
 FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
-    Fix(lmp, narg, arg), device(torch::kCPU), dtype(torch::kFloat32), list(nullptr), mapped_at(-1), nforeign(0)
+    Fix(lmp, narg, arg), device(torch::kCPU), dtype(torch::kFloat32), list(nullptr), mapped_at(-1), nforeign(0),
+    kick_flag(false), energy_flag(false), pe(nullptr), pe_last(0.0), energy_before(0.0), energy_scale(1.0)
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "fix ogn", error);
   time_integrate = 1;
+  // f_ID: the velocity scale factor of the last inference (1 unless energy yes)
+  scalar_flag = 1;
+  global_freq = 1;
+  extscalar = 0;
   model_file = arg[3];
   k = utils::inumeric(FLERR, arg[4], false, lmp);
   if (k < 1) error->all(FLERR, "fix ogn: stride k must be a positive integer, got {}", arg[4]);
@@ -65,8 +71,10 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
       dtype_request = arg[iarg + 1];
       if (dtype_request != "float32" && dtype_request != "float64")
         error->all(FLERR, "fix ogn: dtype must be float32 or float64, got {}", dtype_request);
+    } else if (strcmp(arg[iarg], "energy") == 0) {
+      energy_flag = utils::logical(FLERR, arg[iarg + 1], false, lmp);
     } else {
-      error->all(FLERR, "fix ogn: unknown keyword {} (expected device or dtype)", arg[iarg]);
+      error->all(FLERR, "fix ogn: unknown keyword {} (expected device, dtype or energy)", arg[iarg]);
     }
   }
 
@@ -88,6 +96,17 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
                    "fix ogn: model {} ({} for {}, {} stage(s), cutoff {}, k = {} x dt {}) on {} in {}, {} MPI rank(s)\n",
                    model_file, architecture, system_name, exchange_widths.size(), cutoff, k, dt_model,
                    device.is_cuda() ? "cuda (node-local rank mod visible GPUs)" : "cpu", dtype_request, nprocs);
+
+  if (energy_flag) {
+    // our own compute pe, so that the rescaling does not depend on thermo's settings
+    id_pe = std::string(id) + "_pe";
+    pe = modify->add_compute(id_pe + " all pe");
+  }
+}
+
+FixOGN::~FixOGN()
+{
+  if (!id_pe.empty() && modify->get_compute_by_id(id_pe)) modify->delete_compute(id_pe);
 }
 
 /* ----------------------------------------------------------------------
@@ -185,7 +204,7 @@ void FixOGN::select_device(const std::string &request)
 
 int FixOGN::setmask()
 {
-  return INITIAL_INTEGRATE;
+  return INITIAL_INTEGRATE | POST_FORCE | FINAL_INTEGRATE;
 }
 
 /* ----------------------------------------------------------------------
@@ -216,21 +235,65 @@ void FixOGN::init()
   if (update->integrate_style && utils::strmatch(update->integrate_style, "^respa"))
     error->all(FLERR, "fix ogn: run_style respa is not supported, use verlet");
 
-  // fix ogn replaces velocity-Verlet: a second integrator would move the same atoms twice
-  for (auto *other : modify->get_fix_list()) {
-    if (other == this || !other->time_integrate) continue;
-    bigint mine = 0, both;
-    for (int i = 0; i < atom->nlocal; i++)
-      if ((atom->mask[i] & groupbit) && (atom->mask[i] & other->groupbit)) mine++;
-    MPI_Allreduce(&mine, &both, 1, MPI_LMP_BIGINT, MPI_SUM, world);
-    if (both > 0)
-      error->all(FLERR, "fix ogn: fix {} ({}) also integrates {} atoms of group {}; fix ogn replaces the "
-                 "integrator, so unfix one of them", other->id, other->style, both, group->names[igroup]);
+  check_other_fixes();
+  if (energy_flag) {
+    if (!force->pair)
+      error->all(FLERR, "fix ogn: energy yes rescales velocities to the true total energy, which needs the "
+                 "deck's pair style; the deck has no pair style");
+    if (utils::strmatch(force->pair_style, "^zero"))
+      error->all(FLERR, "fix ogn: energy yes rescales velocities to the true total energy, which needs the "
+                 "deck's real pair style; the deck has pair_style {}", force->pair_style);
+    pe = modify->get_compute_by_id(id_pe);
+    if (!pe) error->all(FLERR, "fix ogn: compute {} for energy yes was deleted", id_pe);
   }
 
   // the graph comes from a full neighbour list of our own, with the model's cutoff
   neighbor->add_request(this, NeighConst::REQ_FULL)->set_cutoff(cutoff);
   comm->cutghostuser = std::fmax(comm->cutghostuser, cutoff + neighbor->skin);
+}
+
+/* ----------------------------------------------------------------------
+   the other fixes of the deck, against the atoms fix ogn moves
+------------------------------------------------------------------------- */
+
+void FixOGN::check_other_fixes()
+{
+  const auto &fixes = modify->get_fix_list();
+  const int nlocal = atom->nlocal, *mask = atom->mask;
+  bool after = false;
+  kick_flag = false;
+  for (int f = 0; f < (int) fixes.size(); f++) {
+    Fix *other = fixes[f];
+    if (other == this) {
+      after = true;
+      continue;
+    }
+    bigint counts[2] = {0, 0}, sums[2];    // atoms in both groups, atoms only in the other's
+    for (int i = 0; i < nlocal; i++)
+      if (mask[i] & other->groupbit) counts[(mask[i] & groupbit) ? 0 : 1]++;
+    MPI_Allreduce(counts, sums, 2, MPI_LMP_BIGINT, MPI_SUM, world);
+
+    // fix ogn replaces velocity-Verlet: a second integrator would move the same atoms twice
+    if (other->time_integrate && sums[0] > 0)
+      error->all(FLERR, "fix ogn: fix {} ({}) also integrates {} atoms of group {}; fix ogn replaces the "
+                 "integrator, so unfix one of them", other->id, other->style, sums[0], group->names[igroup]);
+    // a thermostat acts through the integrator: on atoms that no integrator moves it does nothing
+    const bool thermostat = utils::strmatch(other->style, "^langevin") || utils::strmatch(other->style, "^temp/");
+    if (thermostat && sums[1] > 0)
+      error->all(FLERR, "fix ogn: fix {} ({}) thermostats group {}, which has {} atoms outside group {} of fix "
+                 "ogn; give it group {} or a subset", other->id, other->style, group->names[other->igroup],
+                 sums[1], group->names[igroup], group->names[igroup]);
+    // forces added after the pair style (fix langevin, addforce, efield, ...) become half-kicks
+    // around the learned step; fix ogn tells them apart from the pair forces only if it
+    // sees the forces before them
+    if ((modify->fmask[f] & POST_FORCE) && sums[0] > 0) {
+      if (!after)
+        error->all(FLERR, "fix ogn: fix {} ({}) adds forces to atoms of fix ogn but is defined before it; define "
+                   "fix {} after fix {} so that its forces act as half-kicks around the learned step",
+                   other->id, other->style, other->id, id);
+      kick_flag = true;
+    }
+  }
 }
 
 void FixOGN::init_list(int, NeighList *ptr)
@@ -243,6 +306,112 @@ void FixOGN::setup(int)
   mapped_at = -1;    // setup may have exchanged and sorted the atoms
   time_graph = time_model = time_comm = 0.0;
   ninference = nedges_total = 0;
+  // the fixes defined before us have applied their setup forces; later ones have not yet
+  post_force(0);
+  energy_scale = 1.0;
+  if (energy_flag) {
+    pe_last = pe->compute_scalar();
+    pe->addstep(update->ntimestep + 1);
+  }
+}
+
+/* ----------------------------------------------------------------------
+   the forces so far: the pair style's (and bonds', kspace's), which the model replaces
+------------------------------------------------------------------------- */
+
+void FixOGN::post_force(int)
+{
+  if (!kick_flag) return;
+  const int nlocal = atom->nlocal;
+  if (f_before_fixes.size() < (size_t) 3 * atom->nmax) f_before_fixes.resize((size_t) 3 * atom->nmax);
+  memcpy(f_before_fixes.data(), atom->f[0], (size_t) nlocal * 3 * sizeof(double));
+}
+
+/* ----------------------------------------------------------------------
+   v += dt/2 (f - f_before_fixes) / m: the half-kick of the later fixes' forces
+------------------------------------------------------------------------- */
+
+void FixOGN::kick()
+{
+  const double dtf = 0.5 * update->dt * force->ftm2v;
+  double **v = atom->v, **f = atom->f;
+  const double *mass = atom->mass;
+  const int *mask = atom->mask, *type = atom->type;
+  for (int i = 0; i < atom->nlocal; i++) {
+    if (!(mask[i] & groupbit)) continue;
+    const double dtfm = dtf / mass[type[i]];
+    for (int m = 0; m < 3; m++) v[i][m] += dtfm * (f[i][m] - f_before_fixes[3 * i + m]);
+  }
+}
+
+/* ----------------------------------------------------------------------
+   kinetic energy of all atoms, or of the group (then also its momentum and mass)
+------------------------------------------------------------------------- */
+
+double FixOGN::kinetic_energy(bool group_only, double *momentum, double *mass_total)
+{
+  double local[5] = {0.0, 0.0, 0.0, 0.0, 0.0}, sum[5];
+  double **v = atom->v;
+  const double *mass = atom->mass;
+  const int *mask = atom->mask, *type = atom->type;
+  for (int i = 0; i < atom->nlocal; i++) {
+    if (group_only && !(mask[i] & groupbit)) continue;
+    const double m = mass[type[i]];
+    local[0] += m * (v[i][0] * v[i][0] + v[i][1] * v[i][1] + v[i][2] * v[i][2]);
+    for (int d = 0; d < 3; d++) local[1 + d] += m * v[i][d];
+    local[4] += m;
+  }
+  MPI_Allreduce(local, sum, 5, MPI_DOUBLE, MPI_SUM, world);
+  if (momentum)
+    for (int d = 0; d < 3; d++) momentum[d] = sum[1 + d];
+  if (mass_total) *mass_total = sum[4];
+  return 0.5 * force->mvv2e * sum[0];
+}
+
+/* ----------------------------------------------------------------------
+   energy yes: scale the group's velocities about their centre of mass (momentum stays) so
+   that the true potential energy at the new positions plus the kinetic energy equals the
+   total energy before the inference (the rescaling FlashMD applies)
+------------------------------------------------------------------------- */
+
+void FixOGN::rescale_to_energy()
+{
+  pe_last = pe->compute_scalar();
+  pe->addstep(update->ntimestep + 1);
+  double p[3], mass_group;
+  const double ke_all = kinetic_energy(false, nullptr, nullptr);
+  const double ke_group = kinetic_energy(true, p, &mass_group);
+  const double ke_centre = mass_group > 0.0 ? 0.5 * force->mvv2e * (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]) / mass_group : 0.0;
+  const double ke_thermal = ke_group - ke_centre;
+  const double wanted = energy_before - pe_last - (ke_all - ke_group) - ke_centre;
+  if (wanted <= 0.0 || ke_thermal <= 0.0)
+    error->all(FLERR, "fix ogn: energy yes at step {} (MD step {}): the potential energy {:.8g} after the "
+               "inference leaves {:.8g} of the total energy {:.8g} for the thermal kinetic energy of group {} "
+               "(it has {:.8g}); the run has diverged", update->ntimestep, update->ntimestep * k, pe_last, wanted,
+               energy_before, group->names[igroup], ke_thermal);
+  energy_scale = std::sqrt(wanted / ke_thermal);
+  double vcm[3];
+  for (int d = 0; d < 3; d++) vcm[d] = p[d] / mass_group;
+  double **v = atom->v;
+  const int *mask = atom->mask;
+  for (int i = 0; i < atom->nlocal; i++)
+    if (mask[i] & groupbit)
+      for (int d = 0; d < 3; d++) v[i][d] = vcm[d] + energy_scale * (v[i][d] - vcm[d]);
+}
+
+/* ----------------------------------------------------------------------
+   after the force computation: conserve the true energy, then the second half-kick
+------------------------------------------------------------------------- */
+
+void FixOGN::final_integrate()
+{
+  if (energy_flag) rescale_to_energy();
+  if (kick_flag) kick();
+}
+
+double FixOGN::compute_scalar()
+{
+  return energy_scale;
 }
 
 /* ----------------------------------------------------------------------
@@ -391,6 +560,10 @@ void FixOGN::unpack_forward_comm(int n, int first, double *buf)
 void FixOGN::initial_integrate(int)
 {
   c10::InferenceMode inference;
+  // the first half-kick of the later fixes' forces (thermostats), then the energy to keep
+  if (kick_flag) kick();
+  if (energy_flag) energy_before = pe_last + kinetic_energy(false, nullptr, nullptr);
+
   double start = platform::walltime();
   const int nlocal = atom->nlocal;
   if (mapped_at != neighbor->lastcall || (int) node_of.size() != nlocal + atom->nghost) map_nodes();
@@ -493,6 +666,6 @@ double FixOGN::memory_usage()
   bytes += (double) (src.capacity() + dst.capacity() + rsrc.capacity() + rdst.capacity()) * sizeof(int64_t);
   bytes += (double) (vec.capacity() + rvec.capacity()) * sizeof(double);
   bytes += (double) (node_of.capacity() + node_atom.capacity() + cand_i.capacity() + cand_j.capacity()) * sizeof(int);
-  bytes += (double) (node_types.capacity() + velocities.capacity()) * 8;
+  bytes += (double) (node_types.capacity() + velocities.capacity() + f_before_fixes.capacity()) * 8;
   return bytes;
 }

@@ -23,13 +23,17 @@ namespace LAMMPS_NS {
 class FixOGN : public Fix {
  public:
   FixOGN(class LAMMPS *, int, char **);
+  ~FixOGN() override;
 
   int setmask() override;
   void init() override;
   void init_list(int, class NeighList *) override;
   void setup(int) override;
   void initial_integrate(int) override;
+  void post_force(int) override;
+  void final_integrate() override;
   void post_run() override;
+  double compute_scalar() override;
   double memory_usage() override;
 
   int pack_forward_comm(int, int *, double *, int, int *) override;
@@ -73,6 +77,18 @@ class FixOGN : public Fix {
   // node rows (velocities, embeddings, predictions) of all atoms, for the forward communication
   std::vector<double> comm_rows;
 
+  // forces of later fixes (thermostats, external fields) act as half-kicks around the learned
+  // step, as fix nve would give them (OBABO); the forces before those fixes are kept to
+  // tell them apart from the pair style's, which the model already contains
+  bool kick_flag;
+  std::vector<double> f_before_fixes;
+  // energy yes: velocities rescaled after each inference so that the true total energy
+  // (the deck's pair style plus kinetic) equals its value before the inference
+  bool energy_flag;
+  std::string id_pe;
+  class Compute *pe;
+  double pe_last, energy_before, energy_scale;
+
   // wall time per phase over the current run, reported by post_run()
   double time_graph, time_model, time_comm;
   bigint ninference, nedges_total;
@@ -83,6 +99,10 @@ class FixOGN : public Fix {
   torch::Tensor build_edges(torch::Tensor &edge_vectors);
   torch::Tensor exchange(const torch::Tensor &rows);
   void check_and_apply(const torch::Tensor &change);
+  void check_other_fixes();
+  void kick();
+  double kinetic_energy(bool group_only, double *momentum, double *mass);
+  void rescale_to_energy();
 };
 
 }    // namespace LAMMPS_NS
