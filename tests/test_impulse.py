@@ -125,7 +125,10 @@ def test_half_pairs_and_stages_compute_the_same_function(model, frame):
     inputs = model_inputs(frame["types"], frame["x"], frame["v"], frame["lengths"], 2.5)
     model = cast(model, torch.float64)
     with torch.no_grad():
-        full = model(*inputs)
+        # every ordered pair evaluated: the sum the impulses define
+        full = model._run(inputs[0], inputs[1], inputs[2], inputs[3], False)
+        # forward(), as exported: each unordered pair once
+        exported = model(*inputs)
         edge_index, vectors, half = model.half_graph(inputs[2], inputs[3])
         assert half and edge_index.shape[1] * 2 == inputs[2].shape[1]
         halved = model._run(inputs[0], inputs[1], edge_index, vectors, True)
@@ -133,7 +136,36 @@ def test_half_pairs_and_stages_compute_the_same_function(model, frame):
         for index in range(3):
             nodes, edges = model.stage(index, inputs[0], nodes, edges, inputs[2], inputs[3])
     torch.testing.assert_close(halved, full, rtol=1e-10, atol=1e-10)
-    torch.testing.assert_close(model.finish(nodes), full, rtol=0, atol=0)
+    torch.testing.assert_close(exported, full, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(model.finish(nodes), exported, rtol=0, atol=0)
+
+
+def test_radial_basis_matches_the_gaussians_far_from_their_centres(model):
+    """The exponent is clamped at -60 (float32 exp is ~100x slower below about -87): the
+    Gaussians still equal exp(-z^2) to 1e-25, also where they underflow."""
+    d = torch.linspace(0.3, 2.5, 200, dtype=torch.float64)
+    rbf = model._rbf(d)
+    lo, hi, n = float(model.r_min), float(model.cutoff), model.n_rbf
+    step = (hi - lo) / (n - 1)
+    exact = torch.exp(-((d.unsqueeze(1) - (lo + step * torch.arange(n, dtype=torch.float64))) / step) ** 2)
+    assert float(exact.min()) < 1e-30    # the clamp is reached
+    torch.testing.assert_close(rbf, exact, rtol=0, atol=1e-25)
+
+
+def test_edges_to_an_atoms_own_images_cancel(model):
+    """A box shorter than the cutoff: atom i sees its own images at +r and -r. forward()
+    drops those edges (their impulses cancel); the full-graph sum must agree."""
+    rng = np.random.default_rng(3)
+    n, length = 12, 2.4    # the cutoff 2.5 is longer than the box
+    x = rng.uniform(0, length, (n, 3))
+    v = rng.normal(0, 1.7, (n, 3))
+    types = np.where(np.arange(n) < 9, 1, 2)
+    inputs = model_inputs(types, x, v, np.full(3, length), 2.5)
+    assert bool((inputs[2][0] == inputs[2][1]).any())
+    model = cast(model, torch.float64)
+    with torch.no_grad():
+        full = model._run(inputs[0], inputs[1], inputs[2], inputs[3], False)
+        torch.testing.assert_close(model(*inputs), full, rtol=1e-10, atol=1e-10)
 
 
 def test_each_stage_matters(model, frame):
@@ -154,7 +186,8 @@ def test_flops_per_pair_match_torch_flop_counter(model, frame):
     inputs = model_inputs(frame["types"], frame["x"], frame["v"], frame["lengths"], 2.5)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         cast(model, torch.float32)(*inputs)
-    per_pair = counter.get_total_flops() / inputs[2].shape[1]
+    # each unordered pair once: the graph holds every pair in both directions
+    per_pair = counter.get_total_flops() / (inputs[2].shape[1] / 2)
     assert per_pair == model.flops_per_pair()
     # three stages: first (8 rbf + 2 + 3 pair types -> 32 -> 32 -> 4), two later (8+8+6+3 -> 32 -> 32 -> 8)
     assert model.flops_per_pair() == 2 * (13 * 32 + 32 * 32 + 32 * 4) + 2 * 2 * (25 * 32 + 32 * 32 + 32 * 8)
