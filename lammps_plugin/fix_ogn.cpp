@@ -345,27 +345,28 @@ void FixOGN::kick()
 }
 
 /* ----------------------------------------------------------------------
-   kinetic energy of all atoms, or of the group (then also its momentum and mass)
+   in one pass and one reduction: the kinetic energy of all atoms (sums[0]), and of the
+   group (sums[1]) with its momentum (sums[2..4]) and mass (sums[5])
 ------------------------------------------------------------------------- */
 
-double FixOGN::kinetic_energy(bool group_only, double *momentum, double *mass_total)
+void FixOGN::kinetic_sums(double *sums)
 {
-  double local[5] = {0.0, 0.0, 0.0, 0.0, 0.0}, sum[5];
+  double local[6] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
   double **v = atom->v;
   const double *mass = atom->mass;
   const int *mask = atom->mask, *type = atom->type;
   for (int i = 0; i < atom->nlocal; i++) {
-    if (group_only && !(mask[i] & groupbit)) continue;
     const double m = mass[type[i]];
-    local[0] += m * (v[i][0] * v[i][0] + v[i][1] * v[i][1] + v[i][2] * v[i][2]);
-    for (int d = 0; d < 3; d++) local[1 + d] += m * v[i][d];
-    local[4] += m;
+    const double mv2 = m * (v[i][0] * v[i][0] + v[i][1] * v[i][1] + v[i][2] * v[i][2]);
+    local[0] += mv2;
+    if (!(mask[i] & groupbit)) continue;
+    local[1] += mv2;
+    for (int d = 0; d < 3; d++) local[2 + d] += m * v[i][d];
+    local[5] += m;
   }
-  MPI_Allreduce(local, sum, 5, MPI_DOUBLE, MPI_SUM, world);
-  if (momentum)
-    for (int d = 0; d < 3; d++) momentum[d] = sum[1 + d];
-  if (mass_total) *mass_total = sum[4];
-  return 0.5 * force->mvv2e * sum[0];
+  MPI_Allreduce(local, sums, 6, MPI_DOUBLE, MPI_SUM, world);
+  sums[0] *= 0.5 * force->mvv2e;
+  sums[1] *= 0.5 * force->mvv2e;
 }
 
 /* ----------------------------------------------------------------------
@@ -378,9 +379,9 @@ void FixOGN::rescale_to_energy()
 {
   pe_last = pe->compute_scalar();
   pe->addstep(update->ntimestep + 1);
-  double p[3], mass_group;
-  const double ke_all = kinetic_energy(false, nullptr, nullptr);
-  const double ke_group = kinetic_energy(true, p, &mass_group);
+  double sums[6];
+  kinetic_sums(sums);
+  const double ke_all = sums[0], ke_group = sums[1], *p = sums + 2, mass_group = sums[5];
   const double ke_centre = mass_group > 0.0 ? 0.5 * force->mvv2e * (p[0] * p[0] + p[1] * p[1] + p[2] * p[2]) / mass_group : 0.0;
   const double ke_thermal = ke_group - ke_centre;
   const double wanted = energy_before - pe_last - (ke_all - ke_group) - ke_centre;
@@ -562,7 +563,11 @@ void FixOGN::initial_integrate(int)
   c10::InferenceMode inference;
   // the first half-kick of the later fixes' forces (thermostats), then the energy to keep
   if (kick_flag) kick();
-  if (energy_flag) energy_before = pe_last + kinetic_energy(false, nullptr, nullptr);
+  if (energy_flag) {
+    double sums[6];
+    kinetic_sums(sums);
+    energy_before = pe_last + sums[0];
+  }
 
   double start = platform::walltime();
   const int nlocal = atom->nlocal;

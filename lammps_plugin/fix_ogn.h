@@ -101,7 +101,7 @@ class FixOGN : public Fix {
   void check_and_apply(const torch::Tensor &change);
   void check_other_fixes();
   void kick();
-  double kinetic_energy(bool group_only, double *momentum, double *mass);
+  void kinetic_sums(double *sums);
   void rescale_to_energy();
 };
 
