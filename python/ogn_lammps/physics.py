@@ -273,15 +273,15 @@ def study(system: str, model: Path, start: Path, work: Path, thermostat: str, nv
            for name in learned + nvt_md}
     # both sides are means over runs that differ only in the thermostat's seed; the spread
     # (sample standard deviation of one run) is the noise of a single run
-    md_d = np.array([nvt[name]["D"] for name in nvt_md])
+    md = mean_summary([nvt[name] for name in nvt_md], target)
     md_rdf = np.mean([runs[name].rdf for name in nvt_md], axis=0)
     comparison = {
         "md_runs": nvt_md,
-        "md_T": float(np.mean([nvt[name]["T"] for name in nvt_md])),
-        "md_T_types": np.mean([nvt[name]["T_types"] for name in nvt_md], axis=0).tolist(),
-        "md_D": md_d.mean(0).tolist(),
-        "md_D_spread": (md_d.std(0, ddof=1) / md_d.mean(0)).tolist(),
-        "md_equipartition": float(np.mean([nvt[name]["equipartition"] for name in nvt_md])),
+        "md_T": md["T"],
+        "md_T_types": md["T_types"],
+        "md_D": md["D"],
+        "md_D_spread": md["D_spread"],
+        "md_equipartition": md["equipartition"],
         "rdf_l1_md_seeds": float(np.mean([rdf_l1(runs[name].rdf, md_rdf) for name in nvt_md])),
         "md_rdf": md_rdf.tolist(),
         "variants": {},
@@ -292,7 +292,7 @@ def study(system: str, model: Path, start: Path, work: Path, thermostat: str, nv
         nvt[f"nvt_{v}"] = ogn
         comparison["variants"][v] = {
             "runs": names, "rdf": ogn_rdf.tolist(), "rdf_l1": rdf_l1(ogn_rdf, md_rdf),
-            "D_rel": [o / m - 1.0 for o, m in zip(ogn["D"], md_d.mean(0))],
+            "D_rel": [o / m - 1.0 for o, m in zip(ogn["D"], md["D"])],
         }
     nve = {name: nve_summary(runs[name], ntypes) for name in ("nve_ogn", "nve_ogn_energy", "nve_md", "nve_md_k")}
     for name in ("nve_ogn", "nve_ogn_energy", "nve_md_k"):
