@@ -8,11 +8,15 @@ equilibrated box), it measures MD-equivalent atom-steps per second:
   Python rollout   N x k / time per inference (`ogn_lammps.rollout.step`, same model)
 
 and prints the ratios, with the fix's achieved GFLOP/s (the model's FLOPs from its metadata over
-the model time the fix reports) against this CPU's matmul peak measured in the same run.
-All three use the same cores: `--ranks` MPI ranks for LAMMPS, one torch thread per rank.
+the model time the fix reports) against this CPU's matmul peak measured in the same run, the
+model's FLOPs per pair of atoms, where the fix's time goes per inference (graph: pairs from the
+neighbour list; model: the kernel or TorchScript; exchange: node rows between ranks), and the
+fix's own memory per atom. A summary gives the cost per atom-step across sizes and the speed-up
+of more ranks or threads. Both LAMMPS runs use the same cores: fix ogn on `--ranks` MPI ranks
+with `--threads` kernel threads each, velocity-Verlet on ranks x threads MPI ranks.
 
-    python benchmarks/fix_ogn.py [--systems lj sio2] [--sizes 265 2000 10000] [--ranks 1]
-        [--models DIR] [--work DIR]
+    python benchmarks/fix_ogn.py [--systems lj sio2] [--sizes 265 2000 10000] [--ranks 1 2]
+        [--threads 1 2] [--kernel auto|fused|torch] [--models DIR] [--work DIR]
 
 Without --models, each system gets a model of its configs/<sys>_fast.toml architecture
 (configs/<sys>_ogn_fast.toml, the paper's Fast-OGN, where there is none) trained for 1 step on a short ground-truth run: its speed is that of a fully
@@ -83,7 +87,7 @@ def prepare(system: str, work: Path) -> tuple[Path, Path]:
 
 def replication(n0: int, target: int) -> tuple[int, int, int]:
     """Replicas (a, b, c), a >= b >= c, with a x b x c x n0 closest to target."""
-    options = [(a, b, c) for a, b, c in itertools.product(range(1, 7), repeat=3) if a >= b >= c]
+    options = [(a, b, c) for a, b, c in itertools.product(range(1, 11), repeat=3) if a >= b >= c]
     return min(options, key=lambda r: (abs(np.prod(r) * n0 - target), r[0] - r[2]))
 
 
@@ -111,7 +115,14 @@ def loop_time(output: str) -> tuple[float, int]:
     return float(seconds), int(steps)
 
 
-def benchmark(system: str, model_path: Path, data: Path, target: int, ranks: int, folder: Path) -> dict:
+FIX_REPORT = (r"fix ogn: \d+ inferences, per inference \(slowest rank\): graph ([\d.]+) ms, model ([\d.]+) ms, "
+              r"node exchange ([\d.]+) ms; (\d+) edges on the busiest rank; (\d+) bytes per atom")
+
+
+def benchmark(system: str, model_path: Path, data: Path, target: int, ranks: int, threads: int, folder: Path,
+              kernel: str, python_up_to: int) -> dict:
+    """One system and size: velocity-Verlet on ranks x threads MPI ranks, fix ogn on `ranks`
+    ranks of `threads` threads each (the same cores), the Python rollout on one thread."""
     entry = systems.get(system)
     units, style, forcefield, dt = entry.units, entry.atom_style, entry.forcefield, entry.dt
     model, meta = load_model(model_path)
@@ -120,58 +131,92 @@ def benchmark(system: str, model_path: Path, data: Path, target: int, ranks: int
     rep = replication(n0, target)
     n = n0 * int(np.prod(rep))
     folder.mkdir(parents=True, exist_ok=True)
-    # enough work for about a second of each at the measured rates on one core
+    # enough work for about a second of each at the measured rates on one core (short runs of
+    # small boxes read 20-30% slow: start-up and timer noise)
     md_steps = max(50, int(3e6 / n / (3 if units == "metal" else 1)))
-    inferences = max(3, min(30, int(20000 / n)))
+    inferences = max(3, min(1000, int(1e6 / (n * k))))
 
     md = lammps(deck(units, style, data, rep, f"""include {REPO}/inputs/forcefields/{forcefield}.in
 timestep {dt}
 fix nve all nve
 thermo 0
 run 10
-run {md_steps}"""), folder, ranks, "md")
+run {md_steps}"""), folder, ranks * threads, "md")
     md_time, md_n = loop_time(md)
     md_rate = n * md_n / md_time
 
+    # the first run (2 inferences) includes the fused kernel's check against the TorchScript
+    # forward() and TorchScript's profiling runs; the second is timed
     ogn = lammps(deck(units, style, data, rep, f"""pair_style zero {cutoff}
 pair_coeff * *
 timestep {k * dt}
 write_dump all custom start.dump id type xu yu zu vx vy vz modify sort id format float %.17g
-fix ogn all ogn {model_path} {k}
+fix ogn all ogn {model_path} {k} kernel {kernel} threads {threads}
 thermo 0
 run 2
 run {inferences}"""), folder, ranks, "ogn")
     ogn_time, ogn_n = loop_time(ogn)
     fix_rate = n * k * ogn_n / ogn_time
-    report = re.findall(r"fix ogn: \d+ inferences, per inference \(slowest rank\): graph ([\d.]+) ms, model ([\d.]+) ms, "
-                        r"node exchange ([\d.]+) ms; (\d+) edges on the busiest rank", ogn)[-1]
-    model_ms = float(report[1])
-    edges = int(report[3])
+    graph_ms, model_ms, exchange_ms, edges, bytes_per_atom = (float(x) for x in re.findall(FIX_REPORT, ogn)[-1])
 
-    frame = next(read_dump(folder / "start.dump"))
-    lengths = frame.box[:, 1] - frame.box[:, 0]
-    types = torch.as_tensor(frame.types, dtype=torch.int64)
-    x, v = frame.positions.copy(), frame.velocities.copy()
-    python_times = []
-    for i in range(min(inferences, 5) + 1):
-        t0 = time.perf_counter()
-        change = step(model, types, x, v, lengths, cutoff)
-        if i:    # the first call includes TorchScript's profiling runs
-            python_times.append(time.perf_counter() - t0)
-        x, v = x + change[:, :3], v + change[:, 3:]
-    python_rate = n * k / float(np.median(python_times))
+    python_rate = float("nan")
+    if ranks == 1 and threads == 1 and n <= python_up_to:
+        frame = next(read_dump(folder / "start.dump"))
+        lengths = frame.box[:, 1] - frame.box[:, 0]
+        types = torch.as_tensor(frame.types, dtype=torch.int64)
+        x, v = frame.positions.copy(), frame.velocities.copy()
+        python_times = []
+        for i in range(min(inferences, 5) + 1):
+            t0 = time.perf_counter()
+            change = step(model, types, x, v, lengths, cutoff)
+            if i:    # the first call includes TorchScript's profiling runs
+                python_times.append(time.perf_counter() - t0)
+            x, v = x + change[:, :3], v + change[:, 3:]
+        python_rate = n * k / float(np.median(python_times))
 
-    # the model's FLOPs per atom on its training graph (metadata), scaled to the busiest rank's edges
-    flops = meta["flops_per_atom"] * (edges / (n / ranks)) / meta["edges_per_atom"] * (n // ranks)
-    return dict(system=system, n=n, k=k, edges_per_atom=edges / (n / ranks), md=md_rate, fix=fix_rate,
-                python=python_rate, gflops=flops / (model_ms / 1e3) / 1e9)
+    # the model's FLOPs per atom on its training graph (metadata), scaled to the busiest rank's edges;
+    # a pair is an unordered pair of atoms (two edges of the graph)
+    per_pair = meta["flops_per_atom"] / (meta["edges_per_atom"] / 2)
+    flops = per_pair * edges / 2
+    return dict(system=system, n=n, k=k, ranks=ranks, threads=threads, cores=ranks * threads, edges_per_atom=edges / (n / ranks), md=md_rate, fix=fix_rate,
+                python=python_rate, gflops=flops / (model_ms / 1e3) / 1e9, flops_per_pair=per_pair,
+                graph_ms=graph_ms, model_ms=model_ms, exchange_ms=exchange_ms, bytes_per_atom=bytes_per_atom,
+                us_per_atom_step=1e6 / fix_rate * ranks * threads)
+
+
+def print_summary(rows: list) -> None:
+    """Cost per atom across sizes (flat is the goal) and the speed-up of more ranks or threads."""
+    print("\ncost per atom and MD step of fix ogn (core-microseconds: wall time x cores / atom-steps)")
+    for system in dict.fromkeys(r["system"] for r in rows):
+        for layout in dict.fromkeys((r["ranks"], r["threads"]) for r in rows if r["system"] == system):
+            mine = [r for r in rows if r["system"] == system and (r["ranks"], r["threads"]) == layout]
+            costs = [r["us_per_atom_step"] for r in mine]
+            sizes = ", ".join(f"{r['n']}: {r['us_per_atom_step']:.3g}" for r in mine)
+            print(f"  {system:<9} {layout[0]} rank(s) x {layout[1]} thread(s): {sizes}; "
+                  f"largest/smallest {max(costs) / min(costs):.2f}")
+    single = {(r["system"], r["n"]): r for r in rows if r["cores"] == 1}
+    more = [r for r in rows if r["cores"] > 1 and (r["system"], r["n"]) in single]
+    if more:
+        print("speed-up over 1 core (same atoms): fix ogn, and velocity-Verlet on as many ranks as cores")
+        for r in more:
+            one = single[(r["system"], r["n"])]
+            print(f"  {r['system']:<9} N {r['n']:>6}: {r['ranks']} rank(s) x {r['threads']} thread(s) "
+                  f"{r['fix'] / one['fix']:.2f}x (velocity-Verlet on {r['cores']} ranks {r['md'] / one['md']:.2f}x)")
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
     p.add_argument("--sizes", nargs="+", type=int, default=[265, 2000, 10000])
-    p.add_argument("--ranks", type=int, default=1, help="MPI ranks for both LAMMPS runs (default 1)")
+    p.add_argument("--ranks", nargs="+", type=int, default=[1],
+                   help="MPI rank counts of fix ogn (default 1; e.g. 1 2)")
+    p.add_argument("--threads", nargs="+", type=int, default=[1],
+                   help="fused-kernel threads per rank (default 1; e.g. 1 2); velocity-Verlet runs on "
+                        "ranks x threads MPI ranks, the same cores")
+    p.add_argument("--kernel", choices=["auto", "fused", "torch"], default="auto",
+                   help="fix ogn's kernel keyword (default auto: fused for the structured OGN on a CPU)")
+    p.add_argument("--python-up-to", type=int, default=20000,
+                   help="time the Python rollout only up to this many atoms (default 20000)")
     p.add_argument("--models", type=Path, help="folder with <sys>/model.pt and <sys>/equilibrated.data")
     p.add_argument("--work", type=Path, default=Path("/tmp/ogn_benchmark"), help="scratch folder")
     args = p.parse_args(argv)
@@ -180,8 +225,9 @@ def main(argv=None) -> int:
     peak = matmul_peak()
     print(f"matmul peak on 1 thread: {peak['edge']:.1f} GFLOP/s for (8192x64)@(64x64), "
           f"{peak['square']:.1f} for 1024^3", flush=True)
-    header = (f"{'system':<9} {'N':>6} {'k':>3} {'edges/atom':>10} | {'MD atom-steps/s':>15} {'fix ogn':>10} "
-              f"{'Python':>10} | {'fix/MD':>7} {'fix/Python':>10} | {'GFLOP/s':>7} {'/peak':>6}")
+    header = (f"{'system':<9} {'N':>6} {'k':>3} {'ranks':>5} {'thr.':>4} {'edges/atom':>10} | {'MD atom-steps/s':>15} "
+              f"{'fix ogn':>10} {'Python':>10} | {'fix/MD':>7} {'fix/Python':>10} | {'GFLOP/s':>7} {'/peak':>6} | "
+              f"{'FLOP/pair':>9} | {'graph ms':>8} {'model ms':>8} {'exch. ms':>8} | {'bytes/atom':>10}")
     rows = []
     for system in args.systems:
         if args.models:
@@ -189,13 +235,19 @@ def main(argv=None) -> int:
         else:
             model, data = prepare(system, args.work)
         for size in args.sizes:
-            r = benchmark(system, model, data, size, args.ranks, args.work / system / f"n{size}")
-            rows.append(r)
-            if len(rows) == 1:
-                print(header)
-            print(f"{r['system']:<9} {r['n']:>6} {r['k']:>3} {r['edges_per_atom']:>10.1f} | {r['md']:>15.3g} "
-                  f"{r['fix']:>10.3g} {r['python']:>10.3g} | {r['fix'] / r['md']:>7.3f} {r['fix'] / r['python']:>10.2f} | "
-                  f"{r['gflops']:>7.1f} {r['gflops'] / peak['edge']:>6.2f}", flush=True)
+            for ranks, threads in itertools.product(args.ranks, args.threads):
+                r = benchmark(system, model, data, size, ranks, threads,
+                              args.work / system / f"n{size}_r{ranks}_t{threads}", args.kernel, args.python_up_to)
+                rows.append(r)
+                if len(rows) == 1:
+                    print(header)
+                print(f"{r['system']:<9} {r['n']:>6} {r['k']:>3} {r['ranks']:>5} {r['threads']:>4} "
+                      f"{r['edges_per_atom']:>10.1f} | "
+                      f"{r['md']:>15.3g} {r['fix']:>10.3g} {r['python']:>10.3g} | {r['fix'] / r['md']:>7.3f} "
+                      f"{r['fix'] / r['python']:>10.2f} | {r['gflops']:>7.1f} {r['gflops'] / peak['edge']:>6.2f} | "
+                      f"{r['flops_per_pair']:>9.0f} | {r['graph_ms']:>8.2f} {r['model_ms']:>8.2f} "
+                      f"{r['exchange_ms']:>8.2f} | {r['bytes_per_atom']:>10.0f}", flush=True)
+    print_summary(rows)
     return 0
 
 

@@ -47,7 +47,8 @@ bool close(double a, double b, double rel) { return std::fabs(a - b) <= rel * st
 /* ---------------------------------------------------------------------- */
 
 FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
-    Fix(lmp, narg, arg), device(torch::kCPU), dtype(torch::kFloat32), list(nullptr), mapped_at(-1), nforeign(0),
+    Fix(lmp, narg, arg), device(torch::kCPU), dtype(torch::kFloat32), kernel_checked(false), list(nullptr),
+    mapped_at(-1), nforeign(0),
     kick_flag(false), energy_flag(false), pe(nullptr), pe_last(0.0), energy_before(0.0), energy_scale(1.0)
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "fix ogn", error);
@@ -60,7 +61,9 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
   k = utils::inumeric(FLERR, arg[4], false, lmp);
   if (k < 1) error->all(FLERR, "fix ogn: stride k must be a positive integer, got {}", arg[4]);
 
-  std::string device_request = "auto", dtype_request;
+  std::string device_request = "auto", dtype_request, kernel_request = "auto";
+  // LAMMPS's OpenMP threads per rank (OMP_NUM_THREADS, -pk omp) unless given
+  int threads = comm->nthreads;
   for (int iarg = 5; iarg < narg; iarg += 2) {
     if (iarg + 1 >= narg) utils::missing_cmd_args(FLERR, std::string("fix ogn ") + arg[iarg], error);
     if (strcmp(arg[iarg], "device") == 0) {
@@ -73,8 +76,19 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
         error->all(FLERR, "fix ogn: dtype must be float32 or float64, got {}", dtype_request);
     } else if (strcmp(arg[iarg], "energy") == 0) {
       energy_flag = utils::logical(FLERR, arg[iarg + 1], false, lmp);
+    } else if (strcmp(arg[iarg], "kernel") == 0) {
+      kernel_request = arg[iarg + 1];
+      if (kernel_request != "auto" && kernel_request != "fused" && kernel_request != "torch")
+        error->all(FLERR, "fix ogn: kernel must be auto, fused or torch, got {}", kernel_request);
+    } else if (strcmp(arg[iarg], "threads") == 0) {
+      if (strcmp(arg[iarg + 1], "auto") != 0) {
+        threads = utils::is_integer(arg[iarg + 1]) ? utils::inumeric(FLERR, arg[iarg + 1], false, lmp) : 0;
+        if (threads < 1)
+          error->all(FLERR, "fix ogn: threads must be auto or a positive integer, got {}", arg[iarg + 1]);
+      }
     } else {
-      error->all(FLERR, "fix ogn: unknown keyword {} (expected device, dtype or energy)", arg[iarg]);
+      error->all(FLERR, "fix ogn: unknown keyword {} (expected device, dtype, kernel, threads or energy)",
+                 arg[iarg]);
     }
   }
 
@@ -87,15 +101,21 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
   select_device(device_request);
   model.to(device, dtype);
   model.eval();
+  select_kernel(kernel_request);
+  if (kernel) kernel->set_threads(threads);
 
   nprocs = comm->nprocs;
   comm_forward = *std::max_element(exchange_widths.begin(), exchange_widths.end());
   comm_width = comm_forward;
+  comm_reverse = 6;    // the fused kernel's pair sums of foreign nodes
   if (comm->me == 0)
     utils::logmesg(lmp,
-                   "fix ogn: model {} ({} for {}, {} stage(s), cutoff {}, k = {} x dt {}) on {} in {}, {} MPI rank(s)\n",
+                   "fix ogn: model {} ({} for {}, {} stage(s), cutoff {}, k = {} x dt {}) on {} in {}, {} MPI rank(s), "
+                   "{}\n",
                    model_file, architecture, system_name, exchange_widths.size(), cutoff, k, dt_model,
-                   device.is_cuda() ? "cuda (node-local rank mod visible GPUs)" : "cpu", dtype_request, nprocs);
+                   device.is_cuda() ? "cuda (node-local rank mod visible GPUs)" : "cpu", dtype_request, nprocs,
+                   kernel ? "fused CPU kernel, " + std::to_string(kernel->threads()) + " thread(s), " + kernel->isa()
+                          : std::string("TorchScript forward()"));
 
   if (energy_flag) {
     // our own compute pe, so that the rescaling does not depend on thermo's settings
@@ -198,6 +218,34 @@ void FixOGN::select_device(const std::string &request)
   device = torch::Device(torch::kCUDA, node_rank % ngpu);
   if (comm->me == 0) utils::logmesg(lmp, "fix ogn: {} visible GPU(s); rank 0 uses cuda:{}\n", ngpu, node_rank % ngpu);
 #endif
+}
+
+/* ----------------------------------------------------------------------
+   auto: the fused kernel for the structured OGN on a CPU in float32 (impulse_kernel.h),
+   else the model's TorchScript forward()
+------------------------------------------------------------------------- */
+
+void FixOGN::select_kernel(const std::string &request)
+{
+  if (request == "torch") return;
+  std::string why_not;
+  if (architecture != "impulse")
+    why_not = "it is written for architecture impulse, the model is " + architecture;
+  else if (device.is_cuda())
+    why_not = "it runs on the CPU, the model runs on cuda";
+  else if (dtype != torch::kFloat32)
+    why_not = "it computes in float32, the fix was asked for float64";
+  else
+    why_not = ogn::ImpulseKernel::unsupported_reason();
+  if (why_not.empty()) {
+    try {
+      kernel = std::make_unique<ogn::ImpulseKernel>(model);
+    } catch (const std::exception &e) {
+      why_not = std::string("model ") + model_file + " does not have the shape of the structured OGN: " + e.what();
+    }
+  }
+  if (!why_not.empty() && request == "fused")
+    error->all(FLERR, "fix ogn: kernel fused requested, but {}; use kernel torch", why_not);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -431,7 +479,11 @@ void FixOGN::map_nodes()
   for (int i = 0; i < nlocal; i++) node_of[i] = node_atom[i] = i;
   // candidate pairs (i, j) of the list, each row sorted by node: edges then reach the node
   // table in order, as in the Python rollout's sorted graph
-  cand_i.clear(), cand_j.clear();
+  cand_i.clear(), cand_j.clear(), half_i.clear(), half_j.clear();
+  // the fused kernel needs each unordered pair once; the full candidates only until its check.
+  // A pair with a foreign atom is computed by the rank of the smaller atom id, which returns
+  // the foreign atom's share to its owner (newton on)
+  const bool full = !kernel || !kernel_checked;
   std::vector<std::pair<int, int>> row;
   const int *ilist = list->ilist, *numneigh = list->numneigh;
   int **firstneigh = list->firstneigh;
@@ -452,7 +504,11 @@ void FixOGN::map_nodes()
       row.emplace_back(node_of[j], j);
     }
     std::sort(row.begin(), row.end());
-    for (const auto &pair : row) cand_i.push_back(i), cand_j.push_back(pair.second);
+    for (const auto &pair : row) {
+      if (full) cand_i.push_back(i), cand_j.push_back(pair.second);
+      const bool once = pair.first < nlocal ? i < pair.first : tag[i] < tag[pair.second];
+      if (kernel && once) half_i.push_back(i), half_j.push_back(pair.second);
+    }
   }
   nforeign = (int) node_atom.size() - nlocal;
   node_types.resize(node_atom.size());
@@ -522,24 +578,79 @@ torch::Tensor FixOGN::build_edges(torch::Tensor &edge_vectors)
 }
 
 /* ----------------------------------------------------------------------
-   refresh the rows of ghost nodes owned by other ranks from their owners
+   the fused kernel's pairs: each unordered pair within the cutoff once, as (node i, node j)
+   with i < j and the vector r_j - r_i in float32
 ------------------------------------------------------------------------- */
+
+void FixOGN::build_pairs()
+{
+  double **x = atom->x;
+  const double cutsq = cutoff * cutoff;
+  pair_src32.clear(), pair_dst32.clear(), pair_vec.clear();
+  for (size_t c = 0; c < half_i.size(); c++) {
+    const int i = half_i[c], j = half_j[c];
+    const double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
+    if (dx * dx + dy * dy + dz * dz >= cutsq) continue;
+    pair_src32.push_back(i), pair_dst32.push_back(node_of[j]);
+    pair_vec.insert(pair_vec.end(), {(float) dx, (float) dy, (float) dz});
+  }
+}
+
+/* ----------------------------------------------------------------------
+   rows: nlocal + nforeign rows of `width` doubles with the local rows set; the rows of
+   ghost nodes owned by other ranks are refreshed from their owners
+------------------------------------------------------------------------- */
+
+void FixOGN::exchange_rows(double *rows, int width)
+{
+  const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
+  comm_width = width;
+  if (comm_rows.size() < (size_t) nall * width) comm_rows.resize((size_t) nall * width);
+  const double start = platform::walltime();
+  memcpy(comm_rows.data(), rows, (size_t) nlocal * width * sizeof(double));
+  comm->forward_comm(this, width);
+  time_comm += platform::walltime() - start;
+  for (int n = nlocal; n < nlocal + nforeign; n++)
+    memcpy(rows + (size_t) n * width, &comm_rows[(size_t) node_atom[n] * width], width * sizeof(double));
+}
+
+/* ----------------------------------------------------------------------
+   newton on for the fused kernel: the sums (6 per node) of foreign nodes go to the owners of
+   those atoms, which add them to their own
+------------------------------------------------------------------------- */
+
+void FixOGN::return_foreign_sums(double *sums)
+{
+  const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
+  const double start = platform::walltime();
+  returned.assign((size_t) nall * 6, 0.0);
+  for (int n = nlocal; n < nlocal + nforeign; n++)
+    memcpy(&returned[(size_t) node_atom[n] * 6], sums + (size_t) n * 6, 6 * sizeof(double));
+  comm->reverse_comm(this);
+  for (size_t m = 0; m < (size_t) nlocal * 6; m++) sums[m] += returned[m];
+  time_comm += platform::walltime() - start;
+}
+
+int FixOGN::pack_reverse_comm(int n, int first, double *buf)
+{
+  memcpy(buf, &returned[(size_t) first * 6], (size_t) n * 6 * sizeof(double));
+  return n * 6;
+}
+
+void FixOGN::unpack_reverse_comm(int n, int *list, double *buf)
+{
+  for (int m = 0; m < n; m++)
+    for (int k = 0; k < 6; k++) returned[(size_t) list[m] * 6 + k] += buf[6 * m + k];
+}
 
 torch::Tensor FixOGN::exchange(const torch::Tensor &rows)
 {
-  const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
-  comm_width = (int) rows.size(1);
-  if (comm_rows.size() < (size_t) nall * comm_width) comm_rows.resize((size_t) nall * comm_width);
-  auto local = rows.narrow(0, 0, nlocal);
-  const double start = platform::walltime();
-  torch::from_blob(comm_rows.data(), {nlocal, comm_width}, torch::kFloat64).copy_(local);
-  comm->forward_comm(this, comm_width);
-  time_comm += platform::walltime() - start;
-  if (nforeign == 0) return local;
-  auto table = torch::from_blob(comm_rows.data(), {nall, comm_width}, torch::kFloat64);
-  auto atoms = torch::from_blob(node_atom.data() + nlocal, {nforeign}, torch::kInt32).to(torch::kInt64);
-  auto ghosts = table.index_select(0, atoms).to(rows.device(), rows.scalar_type());
-  return torch::cat({local, ghosts});
+  const int nlocal = atom->nlocal, nnodes = nlocal + nforeign, width = (int) rows.size(1);
+  exchanged.resize((size_t) nnodes * width);
+  auto table = torch::from_blob(exchanged.data(), {nnodes, width}, torch::kFloat64);
+  table.narrow(0, 0, nlocal).copy_(rows.narrow(0, 0, nlocal));
+  exchange_rows(exchanged.data(), width);
+  return table.to(rows.device(), rows.scalar_type(), false, true);
 }
 
 int FixOGN::pack_forward_comm(int n, int *send, double *buf, int, int *)
@@ -569,20 +680,67 @@ void FixOGN::initial_integrate(int)
     energy_before = pe_last + sums[0];
   }
 
-  double start = platform::walltime();
   const int nlocal = atom->nlocal;
   if (mapped_at != neighbor->lastcall || (int) node_of.size() != nlocal + atom->nghost) map_nodes();
-  const int nnodes = nlocal + nforeign;
-
   // node inputs (node_types is set per list build): the velocities of local atoms; on
   // several ranks the rows of foreign ghosts come from their owners in the first exchange
-  velocities.assign((size_t) nnodes * 3, 0.0);
+  velocities.assign((size_t) (nlocal + nforeign) * 3, 0.0);
   memcpy(velocities.data(), atom->v[0], (size_t) nlocal * 3 * sizeof(double));
+  ninference++;
 
+  if (kernel) {
+    const double *change = fused_inference();
+    if (!kernel_checked) check_kernel(change);
+    check_and_apply(change, 9);
+  } else {
+    auto change = torch_inference();
+    check_and_apply(change.data_ptr<double>(), 6);
+  }
+}
+
+/* ----------------------------------------------------------------------
+   the structured OGN's stages in the fused kernel: rows [v, dr, dv] per node; returns a
+   pointer to the local rows' [dr, dv] with a stride of 9
+------------------------------------------------------------------------- */
+
+const double *FixOGN::fused_inference()
+{
+  const int nnodes = atom->nlocal + nforeign;
+  double start = platform::walltime();
+  build_pairs();
+  nedges_total += 2 * (bigint) pair_src32.size();    // as ordered pairs, like the torch graph
+  double now = platform::walltime();
+  time_graph += now - start;
+  start = now;
+
+  rows_in.resize((size_t) nnodes * 9);
+  rows_out.resize((size_t) nnodes * 9);
+  double *in = velocities.data();
+  for (int s = 0; s < kernel->stages(); s++) {
+    if (nprocs > 1) exchange_rows(in, s == 0 ? 3 : 9);
+    double *sums = kernel->pair_sums(s, nnodes, node_types.data(), in, pair_src32.data(), pair_dst32.data(),
+                                     pair_vec.data(), (int64_t) pair_src32.size());
+    if (nprocs > 1) return_foreign_sums(sums);
+    kernel->update(s, nnodes, node_types.data(), in, sums, rows_out.data());
+    rows_in.swap(rows_out);
+    in = rows_in.data();
+  }
+  time_model += platform::walltime() - start;
+  return in + 3;
+}
+
+/* ----------------------------------------------------------------------
+   the model's TorchScript forward() (one rank) or its program of stages (several);
+   returns [dr, dv] of the local atoms, (nlocal, 6) in float64 on the CPU
+------------------------------------------------------------------------- */
+
+torch::Tensor FixOGN::torch_inference()
+{
+  const int nlocal = atom->nlocal, nnodes = nlocal + nforeign;
+  double start = platform::walltime();
   torch::Tensor edge_vectors;
   auto edge_index = build_edges(edge_vectors);
   nedges_total += edge_index.size(1);
-  ninference++;
   double now = platform::walltime();
   time_graph += now - start;
   start = now;
@@ -612,9 +770,47 @@ void FixOGN::initial_integrate(int)
     }
     change = model.run_method("finish", nodes.narrow(0, 0, nlocal)).toTensor();
   }
-  change = change.narrow(0, 0, nlocal);
-  check_and_apply(change.to(torch::kCPU, torch::kFloat64).contiguous());
+  change = change.narrow(0, 0, nlocal).to(torch::kCPU, torch::kFloat64).contiguous();
   time_model += platform::walltime() - start;
+  return change;
+}
+
+/* ----------------------------------------------------------------------
+   the fused kernel against the model's own forward() on the same state, once per fix:
+   they must agree to float32 rounding (the timings leave this inference out)
+------------------------------------------------------------------------- */
+
+void FixOGN::check_kernel(const double *fused)
+{
+  const double saved[3] = {time_graph, time_model, time_comm};
+  const bigint saved_edges = nedges_total;
+  auto reference = torch_inference();
+  time_graph = saved[0], time_model = saved[1], time_comm = saved[2];
+  nedges_total = saved_edges;
+
+  const double *ref = reference.data_ptr<double>();
+  double local[4] = {0.0, 0.0, 0.0, 0.0}, most[4];    // largest |difference| and |change|, dr then dv
+  for (int i = 0; i < atom->nlocal; i++)
+    for (int m = 0; m < 6; m++) {
+      const int part = m < 3 ? 0 : 2;
+      local[part] = std::fmax(local[part], std::fabs(fused[9 * (size_t) i + m] - ref[6 * (size_t) i + m]));
+      local[part + 1] = std::fmax(local[part + 1], std::fabs(ref[6 * (size_t) i + m]));
+    }
+  MPI_Allreduce(local, most, 4, MPI_DOUBLE, MPI_MAX, world);
+  const double dr = most[0] / std::fmax(most[1], 1e-300), dv = most[2] / std::fmax(most[3], 1e-300);
+  constexpr double TOLERANCE = 1e-4;
+  if (!(dr <= TOLERANCE && dv <= TOLERANCE))
+    error->all(FLERR, "fix ogn: the fused kernel and the TorchScript forward() of model {} differ by {:.3g} (dr) and "
+               "{:.3g} (dv) of the largest change on the first inference, expected below {:.0e}; run with kernel "
+               "torch", model_file, dr, dv, TOLERANCE);
+  // the torch path's graph is not needed again
+  for (auto *buffer : {&src, &dst, &rsrc, &rdst}) std::vector<int64_t>().swap(*buffer);
+  for (auto *buffer : {&cand_i, &cand_j}) std::vector<int32_t>().swap(*buffer);
+  for (auto *buffer : {&vec, &rvec, &exchanged}) std::vector<double>().swap(*buffer);
+  if (comm->me == 0)
+    utils::logmesg(lmp, "fix ogn: fused kernel checked against the model's forward() on the first inference: "
+                   "largest difference {:.2g} (dr) and {:.2g} (dv) of the largest change\n", dr, dv);
+  kernel_checked = true;
 }
 
 /* ----------------------------------------------------------------------
@@ -624,28 +820,29 @@ void FixOGN::initial_integrate(int)
 void FixOGN::post_run()
 {
   if (ninference == 0) return;
-  double local[4] = {time_graph, time_model - time_comm, time_comm, (double) nedges_total}, most[4];
-  MPI_Allreduce(local, most, 4, MPI_DOUBLE, MPI_MAX, world);
+  // the fix's own buffers (graph, node rows, exchange) per local atom, largest over the ranks
+  const double bytes = memory_usage() / std::max(1, atom->nlocal);
+  double local[5] = {time_graph, time_model - time_comm, time_comm, (double) nedges_total, bytes}, most[5];
+  MPI_Allreduce(local, most, 5, MPI_DOUBLE, MPI_MAX, world);
   const double ms = 1e3 / (double) ninference;
   if (comm->me == 0)
     utils::logmesg(lmp,
                    "fix ogn: {} inferences, per inference (slowest rank): graph {:.3f} ms, model {:.3f} ms, "
-                   "node exchange {:.3f} ms; {:.0f} edges on the busiest rank\n",
-                   ninference, most[0] * ms, most[1] * ms, most[2] * ms, most[3] / (double) ninference);
+                   "node exchange {:.3f} ms; {:.0f} edges on the busiest rank; {:.0f} bytes per atom\n",
+                   ninference, most[0] * ms, most[1] * ms, most[2] * ms, most[3] / (double) ninference, most[4]);
 }
 
 /* ----------------------------------------------------------------------
    x += dr, v += dv in double precision; stop on a diverging prediction
 ------------------------------------------------------------------------- */
 
-void FixOGN::check_and_apply(const torch::Tensor &change)
+void FixOGN::check_and_apply(const double *c, int stride)
 {
-  const double *c = change.data_ptr<double>();
   double **x = atom->x, **v = atom->v;
   const int *mask = atom->mask;
   for (int i = 0; i < atom->nlocal; i++) {
     if (!(mask[i] & groupbit)) continue;
-    const double *d = c + 6 * i;
+    const double *d = c + (size_t) stride * i;
     bool finite = true;
     for (int m = 0; m < 6; m++) finite = finite && std::isfinite(d[m]);
     if (!finite)
@@ -671,6 +868,10 @@ double FixOGN::memory_usage()
   bytes += (double) (src.capacity() + dst.capacity() + rsrc.capacity() + rdst.capacity()) * sizeof(int64_t);
   bytes += (double) (vec.capacity() + rvec.capacity()) * sizeof(double);
   bytes += (double) (node_of.capacity() + node_atom.capacity() + cand_i.capacity() + cand_j.capacity()) * sizeof(int);
+  bytes += (double) (half_i.capacity() + half_j.capacity() + pair_src32.capacity() + pair_dst32.capacity()) * 4;
+  bytes += (double) (pair_vec.capacity()) * sizeof(float);
+  bytes += (double) (rows_in.capacity() + rows_out.capacity() + exchanged.capacity() + returned.capacity()) *
+      sizeof(double);
   bytes += (double) (node_types.capacity() + velocities.capacity() + f_before_fixes.capacity()) * 8;
   return bytes;
 }

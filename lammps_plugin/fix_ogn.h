@@ -13,7 +13,9 @@ FixStyle(ogn,FixOGN);
 #include <torch/script.h>
 
 #include "fix.h"
+#include "impulse_kernel.h"
 
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -38,6 +40,8 @@ class FixOGN : public Fix {
 
   int pack_forward_comm(int, int *, double *, int, int *) override;
   void unpack_forward_comm(int, int, double *) override;
+  int pack_reverse_comm(int, int, double *) override;
+  void unpack_reverse_comm(int, int *, double *) override;
 
  private:
   // the model and the contract it was exported with (metadata.json, docs/model.md)
@@ -51,6 +55,10 @@ class FixOGN : public Fix {
   int comm_width;
   torch::Device device;
   torch::ScalarType dtype;
+  // the structured OGN on the CPU: its fused kernel (kernel auto|fused), checked against the
+  // model's forward() on the first inference; otherwise the TorchScript forward() itself
+  std::unique_ptr<ogn::ImpulseKernel> kernel;
+  bool kernel_checked;
 
   class NeighList *list;
   int nprocs;
@@ -64,18 +72,25 @@ class FixOGN : public Fix {
   std::unordered_map<tagint, int> local_of_tag;
   int nforeign;
 
-  // candidate pairs (local i, any j) from the neighbour list, once per build
-  std::vector<int32_t> cand_i, cand_j;
+  // candidate pairs (local i, any j) from the neighbour list, once per build; for the fused
+  // kernel each unordered pair once (node i < node j: the impulses are odd under i <-> j)
+  std::vector<int32_t> cand_i, cand_j, half_i, half_j;
 
   // per-step graph, rebuilt from the candidates every inference
   std::vector<int64_t> src, dst, rsrc, rdst;
   std::vector<double> vec, rvec;
+  std::vector<int32_t> pair_src32, pair_dst32;
+  std::vector<float> pair_vec;
+  // node rows [v, dr, dv] in and out of the fused kernel's stages
+  std::vector<double> rows_in, rows_out;
 
   // the same candidate pairs on a CUDA device, uploaded once per neighbour list build
   torch::Tensor pair_i, pair_j, pair_src, pair_dst;
 
   // node rows (velocities, embeddings, predictions) of all atoms, for the forward communication
-  std::vector<double> comm_rows;
+  std::vector<double> comm_rows, exchanged;
+  // fused kernel on several ranks: the pair sums of foreign nodes, returned to their owners
+  std::vector<double> returned;
 
   // forces of later fixes (thermostats, external fields) act as half-kicks around the learned
   // step, as fix nve would give them (OBABO); the forces before those fixes are kept to
@@ -95,10 +110,17 @@ class FixOGN : public Fix {
 
   void read_model(const std::string &path);
   void select_device(const std::string &request);
+  void select_kernel(const std::string &request);
   void map_nodes();
   torch::Tensor build_edges(torch::Tensor &edge_vectors);
+  void build_pairs();
+  void exchange_rows(double *rows, int width);
+  void return_foreign_sums(double *sums);
   torch::Tensor exchange(const torch::Tensor &rows);
-  void check_and_apply(const torch::Tensor &change);
+  torch::Tensor torch_inference();
+  const double *fused_inference();
+  void check_kernel(const double *fused);
+  void check_and_apply(const double *change, int stride);
   void check_other_fixes();
   void kick();
   void kinetic_sums(double *sums);

@@ -281,6 +281,11 @@ ERROR_CASES = {
     "second integrator": ("ogn {model} 5\nfix nve all nve", "fix nve (nve) also integrates"),
     "device": ("ogn {model} 5 device cuda", "device cuda requested, but"),
     "keyword": ("ogn {model} 5 dtype float16", "dtype must be float32 or float64, got float16"),
+    "kernel keyword": ("ogn {model} 5 kernel gpu", "kernel must be auto, fused or torch, got gpu"),
+    "threads": ("ogn {model} 5 threads 0", "threads must be auto or a positive integer, got 0"),
+    "fused kernel": ("ogn {model} 5 kernel fused",
+                     "kernel fused requested, but it is written for architecture impulse, the model is ogn; use "
+                     "kernel torch"),
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import csv
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +14,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from conftest import impulse_config, run_module
+from ogn_lammps import model_file
 from ogn_lammps.architectures import build
+from ogn_lammps.architectures.impulse import PairImpulseOGN
 from ogn_lammps.architectures.step import model_inputs
 from ogn_lammps.dataset import Dataset
 from ogn_lammps.graph import box_lengths
@@ -272,8 +276,13 @@ def test_unknown_architecture_is_named(tiny_dataset, tmp_path):
 @pytest.fixture(scope="module")
 def impulse_serial(impulse_run, tiny_lj, tmp_path_factory):
     out = tmp_path_factory.mktemp("impulse_fix") / "serial"
-    run_ogn(out, impulse_run[0] / "model.pt", tiny_lj / "equilibrated.data")
+    proc = run_ogn(out, impulse_run[0] / "model.pt", tiny_lj / "equilibrated.data")
+    (out / "stdout.txt").write_text(proc.stdout)
     return out
+
+
+CHECKED = re.compile(r"fix ogn: fused kernel checked against the model's forward\(\) on the first inference: "
+                     r"largest difference (\S+) \(dr\) and (\S+) \(dv\) of the largest change")
 
 
 def momentum_drift(run_frames) -> float:
@@ -284,6 +293,10 @@ def momentum_drift(run_frames) -> float:
 
 
 def test_fix_matches_the_python_rollout(impulse_run, impulse_serial):
+    # on a CPU the fix runs the fused kernel, which it checked against the TorchScript forward()
+    stdout = (impulse_serial / "stdout.txt").read_text()
+    assert "in float32, 1 MPI rank(s), fused CPU kernel" in stdout
+    assert all(float(x) <= 1e-5 for x in CHECKED.search(stdout).groups())
     fix = frames(impulse_serial)
     model, meta = load_model(impulse_run[0] / "model.pt")
     first = fix[0]
@@ -317,7 +330,7 @@ def test_float64_model_in_the_fix_matches_the_python_rollout(impulse_run, tiny_l
     run_module("export", impulse_run[0] / "run" / "checkpoint.pt", "-o", model64, "--dtype", "float64")
     out = tmp_path / "fix64"
     proc = run_ogn(out, model64, tiny_lj / "equilibrated.data", ninf=2)
-    assert "in float64" in proc.stdout
+    assert "in float64, 1 MPI rank(s), TorchScript forward()" in proc.stdout
     fix = frames(out)
     model, meta = load_model(model64)
     first = fix[0]
@@ -327,3 +340,92 @@ def test_float64_model_in_the_fix_matches_the_python_rollout(impulse_run, tiny_l
     # the dump prints %.12g: double rounding shows up as 1e-11 of the values
     assert np.abs(fix[1].velocities - vs[1]).max() <= 1e-9 * np.abs(change).max()
     assert np.abs(fix[1].positions - xs[1]).max() <= 1e-10 * np.abs(xs[1]).max()
+
+
+# --- the fused kernel of fix ogn -------------------------------------------------------------
+
+
+def odd_model(trained: Path, cls=PairImpulseOGN, stages: int = 2, width: int = 13, n_rbf: int = 5) -> torch.nn.Module:
+    """A model of the trained one's system and scales with a width and basis that are not
+    multiples of the kernel's 8 lanes, and strong random outputs so that every term matters."""
+    scripted, meta = load_model(trained)
+    system = dict(n_types=meta["n_types"], masses=meta["masses"], dt=meta["dt"], k=meta["k"], cutoff=meta["cutoff"])
+    torch.manual_seed(5)
+    model = cls(cls.Config(n_types=meta["n_types"], stages=stages, width=width, n_rbf=n_rbf),
+                masses=system["masses"], tau=system["k"] * system["dt"], cutoff=system["cutoff"])
+    with torch.no_grad():
+        for name in ("r_min", "v_scale", "p_scale", "q_scale"):
+            getattr(model, name).copy_(getattr(scripted, name))
+        model.drag.fill_(0.02)
+        for mlp in model.mlps:
+            mlp[4].weight.normal_(0.0, 0.3)
+            mlp[4].bias.normal_(0.0, 0.3)
+    return model.float().eval()
+
+
+def save_like(model: torch.nn.Module, trained: Path, path: Path) -> Path:
+    """`model` as a model.pt with the contract (metadata.json) of the trained model."""
+    meta = load_model(trained)[1]
+    model_file.save(torch.jit.script(model), dict(meta, program=model.program()), path)
+    return path
+
+
+@pytest.mark.parametrize("isa", ["best", "avx2"])
+def test_fused_kernel_matches_torchscript_for_any_width(impulse_run, tiny_lj, tmp_path, monkeypatch, isa):
+    """Both instruction sets of the pair loop (AVX-512 where the CPU has it, and AVX2)."""
+    if isa == "avx2":
+        monkeypatch.setenv("OGN_KERNEL_ISA", "avx2")
+    trained = impulse_run[0] / "model.pt"
+    model = save_like(odd_model(trained), trained, tmp_path / "odd.pt")
+    runs = {}
+    for kernel in ("fused", "torch"):
+        proc = run_ogn(tmp_path / kernel, model, tiny_lj / "equilibrated.data", ninf=4, kernel=kernel)
+        if kernel == "fused":
+            assert re.search(r"fused CPU kernel, 1 thread\(s\), (avx2|avx512)", proc.stdout)
+            assert isa != "avx2" or "1 thread(s), avx2" in proc.stdout
+        else:
+            assert "TorchScript forward()" in proc.stdout
+        runs[kernel] = frames(tmp_path / kernel)
+    fused, plain = runs["fused"], runs["torch"]
+    before = plain[0]
+    for attr in ("positions", "velocities"):
+        change = getattr(plain[1], attr) - getattr(before, attr)
+        error = np.abs(getattr(fused[1], attr) - getattr(plain[1], attr)).max()
+        assert error <= 1e-5 * np.abs(change).max(), (attr, error / np.abs(change).max())
+    # four inferences later: float32 rounding, slightly grown
+    assert np.abs(fused[-1].positions - plain[-1].positions).max() <= 1e-4 * spacing(before)
+    # the comparison can fail: the model moves the atoms far more than that
+    assert np.abs(plain[-1].positions - before.positions).max() > 1e-2 * spacing(before)
+
+
+class OtherEnvelope(PairImpulseOGN):
+    """Not the function the fused kernel computes: (1 - x^2)^3 instead of (1 - x^2)^2."""
+
+    def _envelope(self, d: torch.Tensor) -> torch.Tensor:
+        x = torch.clamp(d / self.cutoff.to(d.dtype), max=1.0)
+        return (1.0 - x * x) ** 3
+
+
+def test_fix_stops_when_the_fused_kernel_is_not_the_models_function(impulse_run, tiny_lj, tmp_path):
+    trained = impulse_run[0] / "model.pt"
+    model = save_like(odd_model(trained, OtherEnvelope), trained, tmp_path / "other.pt")
+    proc = run_ogn(tmp_path / "auto", model, tiny_lj / "equilibrated.data", ninf=2, check=False)
+    assert proc.returncode != 0
+    found = re.search(r"ERROR: fix ogn: the fused kernel and the TorchScript forward\(\) of model \S+ differ by "
+                      r"(\S+) \(dr\) and (\S+) \(dv\) of the largest change on the first inference, expected below "
+                      r"1e-04; run with kernel torch", proc.stdout)
+    assert found and max(float(x) for x in found.groups()) > 1e-3, proc.stdout[-2000:]
+    # with the TorchScript forward() it runs
+    ok = run_ogn(tmp_path / "torch", model, tiny_lj / "equilibrated.data", ninf=2, kernel="torch")
+    assert "fix ogn: 2 inferences" in ok.stdout
+
+
+def test_kernel_threads_agree_with_one_thread(impulse_run, impulse_serial, tiny_lj, tmp_path):
+    proc = run_ogn(tmp_path / "threads", impulse_run[0] / "model.pt", tiny_lj / "equilibrated.data", threads=2)
+    assert "1 MPI rank(s), fused CPU kernel, 2 thread(s)" in proc.stdout
+    assert "fused CPU kernel, 1 thread(s)" in (impulse_serial / "stdout.txt").read_text()
+    one, two = frames(impulse_serial), frames(tmp_path / "threads")
+    # the same sums in another order: float32 rounding, grown over 20 inferences
+    assert np.abs(one[-1].positions - two[-1].positions).max() <= 1e-4 * spacing(one[-1])
+    assert np.abs(one[-1].velocities - two[-1].velocities).max() <= 1e-4 * np.abs(one[-1].velocities).max()
+    assert momentum_drift(two) < 1e-6

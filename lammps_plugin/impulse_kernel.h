@@ -1,0 +1,85 @@
+/* The structured OGN (architecture "impulse", python/ogn_lammps/architectures/impulse.py)
+   evaluated pair by pair in one fused CPU pass, with the weights of the exported model.
+
+   The TorchScript forward() of that model runs some forty tensor operations per stage, each
+   over every pair: their intermediates (tens of floats per pair) stream through memory, and
+   at 10 000 atoms that traffic, not the multiply-adds, was 90% of the time (issue 11). Here
+   16 (AVX-512) or 8 (AVX2) pairs at a time, one per SIMD lane, go through features, MLP and
+   impulses in registers, and only the node sums touch memory (impulse_pairs.inc). The function is the same: fix ogn
+   checks it against the model's own forward() on its first inference. */
+
+#ifndef OGN_IMPULSE_KERNEL_H
+#define OGN_IMPULSE_KERNEL_H
+
+#include <torch/script.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ogn {
+
+class ImpulseKernel {
+ public:
+  // whether this CPU can run the kernel (x86-64 with AVX2 and FMA); "" if so, else why not
+  static std::string unsupported_reason();
+
+  // reads the weights and scales of a float32 structured OGN; throws std::runtime_error
+  // naming what is missing or of the wrong shape. The pair loop uses AVX-512 where the CPU
+  // has it, unless the environment sets OGN_KERNEL_ISA=avx2.
+  explicit ImpulseKernel(const torch::jit::Module &model);
+
+  int stages() const { return (int) weights.mlps.size(); }
+  // multiply-add FLOPs of the MLPs per unordered pair, all stages (as flops_per_pair() in Python)
+  double flops_per_pair() const;
+
+  // stage s on the node rows `in` ([v], width 3, for s = 0; [v, dr, dv], width 9, after) of
+  // nnodes nodes; writes [v, dr, dv] (nnodes x 9) to `out`. Each unordered pair appears once,
+  // as (ei, ej) with the vector r_j - r_i in r (3 floats per pair); pair sums go to ei with
+  // a + sign and to ej with a - sign.
+  void stage(int s, int nnodes, const int64_t *types, const double *in, const int32_t *ei, const int32_t *ej,
+             const float *r, int64_t npairs, double *out);
+
+  // stage() in two steps, for callers that add sums from other ranks in between (newton on):
+  // the pair sums (nnodes x 6: impulse, position correction), then the node update from them
+  double *pair_sums(int s, int nnodes, const int64_t *types, const double *in, const int32_t *ei,
+                    const int32_t *ej, const float *r, int64_t npairs);
+  void update(int s, int nnodes, const int64_t *types, const double *in, const double *sum, double *out) const;
+
+  // threads per stage (>= 1): each sums its share of the pairs into its own node sums
+  void set_threads(int n) { nthreads = n < 1 ? 1 : n; }
+  int threads() const { return nthreads; }
+
+ // everything the pair loop reads: weights and scales of the model
+  struct Dense {    // a linear layer, weights row-major [out][in] as torch keeps them
+    int n_in = 0, n_out = 0;
+    std::vector<float> w, b;
+  };
+  struct Mlp {
+    Dense hidden1, hidden2, last;
+  };
+  struct Weights {
+    std::vector<Mlp> mlps;
+    int n_types = 0, n_rbf = 0, n_pairs = 0;
+    float r_min = 0, cutoff = 0, v_scale = 1, p_scale = 1, q_scale = 1, drag_coef = 0;
+  };
+
+  // the instruction set of the pair loop: "avx512" (16 pairs per step) or "avx2" (8)
+  const std::string &isa() const { return isa_name; }
+
+ private:
+  Weights weights;
+  double tau = 0;
+  std::vector<double> inv_mass;
+  std::string isa_name;
+  int nthreads = 1;
+  // per thread and node: impulse (3) and position correction (3)
+  std::vector<std::vector<double>> sums;
+
+  void pairs(int s, const int64_t *types, const double *in, int width, const int32_t *ei, const int32_t *ej,
+             const float *r, int64_t begin, int64_t end, double *sum) const;
+};
+
+}    // namespace ogn
+
+#endif
