@@ -807,9 +807,8 @@ void FixOGN::check_kernel(const double *fused)
   for (auto *buffer : {&src, &dst, &rsrc, &rdst}) std::vector<int64_t>().swap(*buffer);
   for (auto *buffer : {&cand_i, &cand_j}) std::vector<int32_t>().swap(*buffer);
   for (auto *buffer : {&vec, &rvec, &exchanged}) std::vector<double>().swap(*buffer);
-  if (comm->me == 0)
-    utils::logmesg(lmp, "fix ogn: fused kernel checked against the model's forward() on the first inference: "
-                   "largest difference {:.2g} (dr) and {:.2g} (dv) of the largest change\n", dr, dv);
+  // reported by post_run(): a line in the middle of the run would split the thermo table
+  kernel_check = {dr, dv};
   kernel_checked = true;
 }
 
@@ -825,6 +824,12 @@ void FixOGN::post_run()
   double local[5] = {time_graph, time_model - time_comm, time_comm, (double) nedges_total, bytes}, most[5];
   MPI_Allreduce(local, most, 5, MPI_DOUBLE, MPI_MAX, world);
   const double ms = 1e3 / (double) ninference;
+  if (comm->me == 0 && !kernel_check.empty()) {
+    utils::logmesg(lmp, "fix ogn: fused kernel checked against the model's forward() on the first inference: "
+                   "largest difference {:.2g} (dr) and {:.2g} (dv) of the largest change\n", kernel_check[0],
+                   kernel_check[1]);
+    kernel_check.clear();
+  }
   if (comm->me == 0)
     utils::logmesg(lmp,
                    "fix ogn: {} inferences, per inference (slowest rank): graph {:.3f} ms, model {:.3f} ms, "
