@@ -101,13 +101,14 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
   select_device(device_request);
   model.to(device, dtype);
   model.eval();
-  select_kernel(kernel_request);
+  const std::string no_kernel = select_kernel(kernel_request);
   if (kernel) kernel->set_threads(threads);
 
   nprocs = comm->nprocs;
   comm_forward = *std::max_element(exchange_widths.begin(), exchange_widths.end());
   comm_width = comm_forward;
-  comm_reverse = 6;    // the fused kernel's pair sums of foreign nodes
+  // the fused kernel's pair sums (6) and angular moments (10 C) of foreign nodes
+  comm_reverse = std::max(6, kernel ? kernel->moment_width() : 0);
   if (comm->me == 0)
     utils::logmesg(lmp,
                    "fix ogn: model {} ({} for {}, {} stage(s), cutoff {}, k = {} x dt {}) on {} in {}, {} MPI rank(s), "
@@ -115,7 +116,9 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
                    model_file, architecture, system_name, exchange_widths.size(), cutoff, k, dt_model,
                    device.is_cuda() ? "cuda (node-local rank mod visible GPUs)" : "cpu", dtype_request, nprocs,
                    kernel ? "fused CPU kernel, " + std::to_string(kernel->threads()) + " thread(s), " + kernel->isa()
-                          : std::string("TorchScript forward()"));
+                   : std::string("TorchScript forward()") +
+                       (architecture == "impulse" && kernel_request == "auto" ? " (no fused kernel: " + no_kernel + ")"
+                                                                             : std::string()));
 
   if (energy_flag) {
     // our own compute pe, so that the rescaling does not depend on thermo's settings
@@ -222,12 +225,12 @@ void FixOGN::select_device(const std::string &request)
 
 /* ----------------------------------------------------------------------
    auto: the fused kernel for the structured OGN on a CPU in float32 (impulse_kernel.h),
-   else the model's TorchScript forward()
+   else the model's TorchScript forward(); returns why the fused kernel is not used
 ------------------------------------------------------------------------- */
 
-void FixOGN::select_kernel(const std::string &request)
+std::string FixOGN::select_kernel(const std::string &request)
 {
-  if (request == "torch") return;
+  if (request == "torch") return "kernel torch";
   std::string why_not;
   if (architecture != "impulse")
     why_not = "it is written for architecture impulse, the model is " + architecture;
@@ -241,11 +244,12 @@ void FixOGN::select_kernel(const std::string &request)
     try {
       kernel = std::make_unique<ogn::ImpulseKernel>(model);
     } catch (const std::exception &e) {
-      why_not = std::string("model ") + model_file + " does not have the shape of the structured OGN: " + e.what();
+      why_not = std::string("model ") + model_file + " cannot run in it: " + e.what();
     }
   }
   if (!why_not.empty() && request == "fused")
     error->all(FLERR, "fix ogn: kernel fused requested, but {}; use kernel torch", why_not);
+  return why_not;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -479,7 +483,7 @@ void FixOGN::map_nodes()
   for (int i = 0; i < nlocal; i++) node_of[i] = node_atom[i] = i;
   // candidate pairs (i, j) of the list, each row sorted by node: edges then reach the node
   // table in order, as in the Python rollout's sorted graph
-  cand_i.clear(), cand_j.clear(), half_i.clear(), half_j.clear();
+  cand_i.clear(), cand_j.clear(), half_i.clear(), half_j.clear(), self_i.clear(), self_j.clear();
   // the fused kernel needs each unordered pair once; the full candidates only until its check.
   // A pair with a foreign atom is computed by the rank of the smaller atom id, which returns
   // the foreign atom's share to its owner (newton on)
@@ -508,6 +512,8 @@ void FixOGN::map_nodes()
       if (full) cand_i.push_back(i), cand_j.push_back(pair.second);
       const bool once = pair.first < nlocal ? i < pair.first : tag[i] < tag[pair.second];
       if (kernel && once) half_i.push_back(i), half_j.push_back(pair.second);
+      // an atom's own images: their impulses cancel, but they count in its angular moments
+      if (kernel && pair.first == i) self_i.push_back(i), self_j.push_back(pair.second);
     }
   }
   nforeign = (int) node_atom.size() - nlocal;
@@ -594,6 +600,14 @@ void FixOGN::build_pairs()
     pair_src32.push_back(i), pair_dst32.push_back(node_of[j]);
     pair_vec.insert(pair_vec.end(), {(float) dx, (float) dy, (float) dz});
   }
+  self_src32.clear(), self_vec.clear();
+  for (size_t c = 0; c < self_i.size(); c++) {
+    const int i = self_i[c], j = self_j[c];
+    const double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
+    if (dx * dx + dy * dy + dz * dz >= cutsq) continue;
+    self_src32.push_back(i);
+    self_vec.insert(self_vec.end(), {(float) dx, (float) dy, (float) dz});
+  }
 }
 
 /* ----------------------------------------------------------------------
@@ -619,28 +633,31 @@ void FixOGN::exchange_rows(double *rows, int width)
    those atoms, which add them to their own
 ------------------------------------------------------------------------- */
 
-void FixOGN::return_foreign_sums(double *sums)
+void FixOGN::return_foreign_sums(double *sums, int width)
 {
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
   const double start = platform::walltime();
-  returned.assign((size_t) nall * 6, 0.0);
+  reverse_width = width;
+  returned.assign((size_t) nall * width, 0.0);
   for (int n = nlocal; n < nlocal + nforeign; n++)
-    memcpy(&returned[(size_t) node_atom[n] * 6], sums + (size_t) n * 6, 6 * sizeof(double));
-  comm->reverse_comm(this);
-  for (size_t m = 0; m < (size_t) nlocal * 6; m++) sums[m] += returned[m];
+    memcpy(&returned[(size_t) node_atom[n] * width], sums + (size_t) n * width, width * sizeof(double));
+  comm->reverse_comm(this, width);
+  for (size_t m = 0; m < (size_t) nlocal * width; m++) sums[m] += returned[m];
   time_comm += platform::walltime() - start;
 }
 
 int FixOGN::pack_reverse_comm(int n, int first, double *buf)
 {
-  memcpy(buf, &returned[(size_t) first * 6], (size_t) n * 6 * sizeof(double));
-  return n * 6;
+  const size_t w = reverse_width;
+  memcpy(buf, &returned[(size_t) first * w], (size_t) n * w * sizeof(double));
+  return n * reverse_width;
 }
 
 void FixOGN::unpack_reverse_comm(int n, int *list, double *buf)
 {
+  const size_t w = reverse_width;
   for (int m = 0; m < n; m++)
-    for (int k = 0; k < 6; k++) returned[(size_t) list[m] * 6 + k] += buf[6 * m + k];
+    for (size_t k = 0; k < w; k++) returned[(size_t) list[m] * w + k] += buf[w * m + k];
 }
 
 torch::Tensor FixOGN::exchange(const torch::Tensor &rows)
@@ -713,6 +730,18 @@ const double *FixOGN::fused_inference()
   time_graph += now - start;
   start = now;
 
+  const int mw = kernel->moment_width();
+  if (mw > 0) {
+    // angular moments: this rank's share, completed by the owners, then sent to the ghosts
+    double *moments = kernel->moment_sums(nnodes, pair_src32.data(), pair_dst32.data(), pair_vec.data(),
+                                          (int64_t) pair_src32.size(), self_src32.data(), self_vec.data(),
+                                          (int64_t) self_src32.size());
+    if (nprocs > 1) {
+      return_foreign_sums(moments, mw);
+      exchange_rows(moments, mw);
+    }
+    kernel->use_moments(nnodes);
+  }
   rows_in.resize((size_t) nnodes * 9);
   rows_out.resize((size_t) nnodes * 9);
   double *in = velocities.data();
@@ -720,7 +749,7 @@ const double *FixOGN::fused_inference()
     if (nprocs > 1) exchange_rows(in, s == 0 ? 3 : 9);
     double *sums = kernel->pair_sums(s, nnodes, node_types.data(), in, pair_src32.data(), pair_dst32.data(),
                                      pair_vec.data(), (int64_t) pair_src32.size());
-    if (nprocs > 1) return_foreign_sums(sums);
+    if (nprocs > 1) return_foreign_sums(sums, 6);
     kernel->update(s, nnodes, node_types.data(), in, sums, rows_out.data());
     rows_in.swap(rows_out);
     in = rows_in.data();

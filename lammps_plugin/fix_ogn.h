@@ -75,13 +75,16 @@ class FixOGN : public Fix {
 
   // candidate pairs (local i, any j) from the neighbour list, once per build; for the fused
   // kernel each unordered pair once (node i < node j: the impulses are odd under i <-> j)
-  std::vector<int32_t> cand_i, cand_j, half_i, half_j;
+  std::vector<int32_t> cand_i, cand_j, half_i, half_j, self_i, self_j;
 
   // per-step graph, rebuilt from the candidates every inference
   std::vector<int64_t> src, dst, rsrc, rdst;
   std::vector<double> vec, rvec;
   std::vector<int32_t> pair_src32, pair_dst32;
   std::vector<float> pair_vec;
+  // the fused kernel's angular moments: pairs of an atom and its own image (boxes shorter than r_c)
+  std::vector<int32_t> self_src32;
+  std::vector<float> self_vec;
   // node rows [v, dr, dv] in and out of the fused kernel's stages
   std::vector<double> rows_in, rows_out;
 
@@ -92,6 +95,7 @@ class FixOGN : public Fix {
   std::vector<double> comm_rows, exchanged;
   // fused kernel on several ranks: the pair sums of foreign nodes, returned to their owners
   std::vector<double> returned;
+  int reverse_width = 6;
 
   // forces of later fixes (thermostats, external fields) act as half-kicks around the learned
   // step, as fix nve would give them (OBABO); the forces before those fixes are kept to
@@ -111,12 +115,12 @@ class FixOGN : public Fix {
 
   void read_model(const std::string &path);
   void select_device(const std::string &request);
-  void select_kernel(const std::string &request);
+  std::string select_kernel(const std::string &request);
   void map_nodes();
   torch::Tensor build_edges(torch::Tensor &edge_vectors);
   void build_pairs();
   void exchange_rows(double *rows, int width);
-  void return_foreign_sums(double *sums);
+  void return_foreign_sums(double *sums, int width);
   torch::Tensor exchange(const torch::Tensor &rows);
   torch::Tensor torch_inference();
   const double *fused_inference();

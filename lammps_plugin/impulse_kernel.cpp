@@ -57,6 +57,8 @@ ImpulseKernel::ImpulseKernel(const torch::jit::Module &model)
   wt.n_rbf = integer("n_rbf");
   wt.n_pairs = integer("n_pairs");
   const int nstages = integer("n_stages");
+  // models exported before angular moments existed have no n_mom: they have none
+  wt.n_mom = model.hasattr("n_mom") ? (int) model.attr("n_mom").toInt() : 0;
   if (wt.n_types < 1 || wt.n_rbf < 2 || wt.n_pairs != wt.n_types * (wt.n_types + 1) / 2 || nstages < 1)
     throw std::runtime_error("unexpected shape: n_types " + std::to_string(wt.n_types) + ", n_rbf " +
                              std::to_string(wt.n_rbf) + ", n_pairs " + std::to_string(wt.n_pairs) + ", stages " +
@@ -69,6 +71,11 @@ ImpulseKernel::ImpulseKernel(const torch::jit::Module &model)
   tau = scalar("tau");
   // the pair drag of stage 0, drag m_ref v_scale f(d) w, is a fixed multiple of f(d) w
   wt.drag_coef = scalar("drag") * scalar("m_ref") * wt.v_scale;
+  if (wt.n_mom > 0) {
+    auto scale = tensor("mom_scale");
+    if (scale.numel() != wt.n_mom) throw std::runtime_error("mom_scale does not have one value per moment channel");
+    for (int c = 0; c < wt.n_mom; c++) wt.mom_inv_scale.push_back(1.0f / scale[c].item<float>());
+  }
   auto masses = tensor("inv_mass");
   if (masses.numel() != wt.n_types) throw std::runtime_error("inv_mass does not have one value per type");
   for (int t = 0; t < wt.n_types; t++) inv_mass.push_back(masses[t].item<float>());
@@ -87,11 +94,11 @@ ImpulseKernel::ImpulseKernel(const torch::jit::Module &model)
   };
   for (int s = 0; s < nstages; s++) {
     const std::string prefix = "mlps." + std::to_string(s) + ".";
-    const int n_in = s == 0 ? wt.n_rbf + 2 + wt.n_pairs : 2 * wt.n_rbf + 6 + wt.n_pairs;
+    const int n_in = (s == 0 ? wt.n_rbf + 2 + wt.n_pairs : 2 * wt.n_rbf + 6 + wt.n_pairs) + 6 * wt.n_mom;
     Mlp mlp;
     mlp.hidden1 = dense(prefix + "0", n_in, 0);
     mlp.hidden2 = dense(prefix + "2", mlp.hidden1.n_out, 0);
-    mlp.last = dense(prefix + "4", mlp.hidden2.n_out, s == 0 ? 4 : 8);
+    mlp.last = dense(prefix + "4", mlp.hidden2.n_out, (s == 0 ? 4 : 8) + 4 * wt.n_mom);
     wt.mlps.push_back(std::move(mlp));
   }
 
@@ -118,6 +125,62 @@ void ImpulseKernel::stage(int s, int nnodes, const int64_t *types, const double 
                           const int32_t *ej, const float *r, int64_t npairs, double *out)
 {
   update(s, nnodes, types, in, pair_sums(s, nnodes, types, in, ei, ej, r, npairs), out);
+}
+
+/* ----------------------------------------------------------------------
+   angular moments: PairImpulseOGN._moments() over the full graph, here each unordered pair
+   once with the share of both atoms (M0, M2 even, M1 odd under i <-> j)
+------------------------------------------------------------------------- */
+
+double *ImpulseKernel::moment_sums(int nnodes, const int32_t *ei, const int32_t *ej, const float *r,
+                                   int64_t npairs, const int32_t *ni, const float *ri, int64_t nself)
+{
+  const Weights &wt = weights;
+  const int nm = wt.n_mom, width = 10 * nm;
+  mom_sums.assign((size_t) nnodes * width, 0.0);
+  if (nm == 0) return mom_sums.data();
+  const float spacing = nm > 1 ? (wt.cutoff - wt.r_min) / (float) (nm - 1) : 1.0f;
+  std::vector<float> g(nm);
+  auto add = [&](int i, const float *v, int sign) {
+    const float d = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+    const float u[3] = {v[0] / d, v[1] / d, v[2] / d};
+    const float x = std::min(d / wt.cutoff, 1.0f), f = (1.0f - x * x) * (1.0f - x * x);
+    for (int c = 0; c < nm; c++) {
+      g[c] = f;
+      if (nm > 1) {
+        const float t = (d - (wt.r_min + spacing * (float) c)) / spacing;
+        g[c] *= std::exp(-std::min(t * t, 60.0f));
+      }
+    }
+    const float uu[6] = {u[0] * u[0], u[1] * u[1], u[2] * u[2], u[0] * u[1], u[0] * u[2], u[1] * u[2]};
+    double *row = &mom_sums[(size_t) i * width];
+    for (int c = 0; c < nm; c++) {
+      row[c] += g[c];
+      for (int k = 0; k < 6; k++) row[nm + 6 * c + k] += g[c] * uu[k];
+      for (int k = 0; k < 3; k++) row[7 * nm + 3 * c + k] += sign * g[c] * u[k];
+    }
+  };
+  for (int64_t e = 0; e < npairs; e++) {
+    add(ei[e], r + 3 * e, 1);
+    add(ej[e], r + 3 * e, -1);    // u_ji = -u_ij
+  }
+  for (int64_t e = 0; e < nself; e++) add(ni[e], ri + 3 * e, 1);
+  return mom_sums.data();
+}
+
+void ImpulseKernel::use_moments(int nnodes)
+{
+  const int nm = weights.n_mom, width = 10 * nm;
+  moments.resize((size_t) nnodes * width);
+  for (int n = 0; n < nnodes; n++)
+    for (int c = 0; c < nm; c++) {
+      const double scale = weights.mom_inv_scale[c];
+      const double *in = &mom_sums[(size_t) n * width];
+      float *out = &moments[(size_t) n * width];
+      out[c] = (float) (in[c] * scale);
+      for (int k = 0; k < 6; k++) out[nm + 6 * c + k] = (float) (in[nm + 6 * c + k] * scale);
+      for (int k = 0; k < 3; k++) out[7 * nm + 3 * c + k] = (float) (in[7 * nm + 3 * c + k] * scale);
+    }
 }
 
 double *ImpulseKernel::pair_sums(int s, int nnodes, const int64_t *types, const double *in, const int32_t *ei,
@@ -244,10 +307,11 @@ inline V onehot(const int32_t *kinds, int m)
 void ImpulseKernel::pairs(int s, const int64_t *types, const double *in, int width, const int32_t *ei,
                           const int32_t *ej, const float *r, int64_t begin, int64_t end, double *sum) const
 {
+  const float *mom = weights.n_mom > 0 ? moments.data() : nullptr;
   if (isa_name == "avx512")
-    avx512::pairs(weights, s, types, in, width, ei, ej, r, begin, end, sum);
+    avx512::pairs(weights, s, types, in, width, ei, ej, r, mom, begin, end, sum);
   else
-    avx2::pairs(weights, s, types, in, width, ei, ej, r, begin, end, sum);
+    avx2::pairs(weights, s, types, in, width, ei, ej, r, mom, begin, end, sum);
 }
 
 #else

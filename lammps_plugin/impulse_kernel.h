@@ -46,6 +46,17 @@ class ImpulseKernel {
                     const int32_t *ej, const float *r, int64_t npairs);
   void update(int s, int nnodes, const int64_t *types, const double *in, const double *sum, double *out) const;
 
+  // angular moments (moments = C > 0 in the model): 10 C numbers per node, else 0
+  int moment_width() const { return 10 * weights.n_mom; }
+  // their sums over the pairs (each unordered pair once, both atoms get their share, as the
+  // full graph of PairImpulseOGN._moments has it) and over one-sided pairs (an atom and its
+  // own periodic image, in boxes shorter than the cutoff: ni nodes, vectors in ri); nnodes x
+  // 10 C unscaled, in a buffer the caller may complete (other ranks' shares) before
+  // use_moments() scales them for the pair stages
+  double *moment_sums(int nnodes, const int32_t *ei, const int32_t *ej, const float *r, int64_t npairs,
+                      const int32_t *ni, const float *ri, int64_t nself);
+  void use_moments(int nnodes);
+
   // threads per stage (>= 1): each sums its share of the pairs into its own node sums
   void set_threads(int n) { nthreads = n < 1 ? 1 : n; }
   int threads() const { return nthreads; }
@@ -60,8 +71,9 @@ class ImpulseKernel {
   };
   struct Weights {
     std::vector<Mlp> mlps;
-    int n_types = 0, n_rbf = 0, n_pairs = 0;
+    int n_types = 0, n_rbf = 0, n_pairs = 0, n_mom = 0;
     float r_min = 0, cutoff = 0, v_scale = 1, p_scale = 1, q_scale = 1, drag_coef = 0;
+    std::vector<float> mom_inv_scale;    // 1 / mom_scale per moment channel
   };
 
   // the instruction set of the pair loop: "avx512" (16 pairs per step) or "avx2" (8)
@@ -75,6 +87,9 @@ class ImpulseKernel {
   int nthreads = 1;
   // per thread and node: impulse (3) and position correction (3)
   std::vector<std::vector<double>> sums;
+  // per node: the moment sums, then (use_moments) scaled in float32 for the pair loop
+  std::vector<double> mom_sums;
+  std::vector<float> moments;
 
   void pairs(int s, const int64_t *types, const double *in, int width, const int32_t *ei, const int32_t *ej,
              const float *r, int64_t begin, int64_t end, double *sum) const;

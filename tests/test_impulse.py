@@ -36,13 +36,16 @@ def frame(tiny_dataset):
                     masses=np.asarray(ds.masses, dtype=float))
 
 
-@pytest.fixture(scope="module")
-def model(frame):
-    """An untrained model with weights large enough that every term matters; unequal masses."""
+@pytest.fixture(scope="module", params=[0, 3], ids=["pairs", "moments"])
+def model(frame, request):
+    """An untrained model with weights large enough that every term matters; unequal masses;
+    without and with angular moments (3 radial channels)."""
     torch.manual_seed(3)
-    m = build("impulse", {"stages": 3, "width": 32, "n_rbf": 8}, dict(SYSTEM, masses=[1.0, 2.5]))
+    m = build("impulse", {"stages": 3, "width": 32, "n_rbf": 8, "moments": request.param},
+              dict(SYSTEM, masses=[1.0, 2.5]))
     with torch.no_grad():
         m.r_min.fill_(0.7)
+        m.mom_scale.fill_(4.0)
         m.v_scale.fill_(2.0)
         m.p_scale.fill_(0.3)
         m.q_scale.fill_(0.01)
@@ -130,14 +133,19 @@ def test_half_pairs_and_stages_compute_the_same_function(model, frame):
     model = cast(model, torch.float64)
     with torch.no_grad():
         # every ordered pair evaluated: the sum the impulses define
-        full = model._run(inputs[0], inputs[1], inputs[2], inputs[3], False)
+        moments = model._full_moments(len(inputs[0]), inputs[2], inputs[3])
+        assert moments.shape == (len(inputs[0]), 10 * model.n_mom)
+        full = model._run(inputs[0], inputs[1], inputs[2], inputs[3], False, moments)
         # forward(), as exported: each unordered pair once
         exported = model(*inputs)
         edge_index, vectors, half = model.half_graph(inputs[2], inputs[3])
         assert half and edge_index.shape[1] * 2 == inputs[2].shape[1]
-        halved = model._run(inputs[0], inputs[1], edge_index, vectors, True)
+        halved = model._run(inputs[0], inputs[1], edge_index, vectors, True, moments)
         nodes, edges = inputs[1], torch.zeros(0)
-        for index in range(3):
+        program = model.program()
+        assert program["stages"] == 3 + (model.n_mom > 0)
+        for index in range(program["stages"]):
+            assert nodes.shape[1] == program["exchange"][index]
             nodes, edges = model.stage(index, inputs[0], nodes, edges, inputs[2], inputs[3])
     torch.testing.assert_close(halved, full, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(exported, full, rtol=1e-10, atol=1e-10)
@@ -168,8 +176,27 @@ def test_edges_to_an_atoms_own_images_cancel(model):
     assert bool((inputs[2][0] == inputs[2][1]).any())
     model = cast(model, torch.float64)
     with torch.no_grad():
-        full = model._run(inputs[0], inputs[1], inputs[2], inputs[3], False)
+        moments = model._full_moments(n, inputs[2], inputs[3])
+        full = model._run(inputs[0], inputs[1], inputs[2], inputs[3], False, moments)
         torch.testing.assert_close(model(*inputs), full, rtol=1e-10, atol=1e-10)
+
+
+def test_angular_moments_of_a_known_neighbourhood():
+    """One radial channel (the envelope alone): atom 0 with neighbours at +x and +y, 1.0 away,
+    has M0 = 2 g, M1 = g (1, 1, 0), M2 = g diag(1, 1, 0), g = (1 - (1 / 2.5)^2)^2."""
+    m = build("impulse", {"stages": 1, "width": 4, "n_rbf": 2, "moments": 1}, SYSTEM).double()
+    x = np.array([[10.0, 10.0, 10.0], [11.0, 10.0, 10.0], [10.0, 11.0, 10.0]])
+    inputs = model_inputs(np.array([1, 1, 2]), x, np.zeros((3, 3)), np.full(3, 20.0), 2.5)
+    with torch.no_grad():
+        m.mom_scale.fill_(2.0)
+        moments = m._moments(3, inputs[2], inputs[3]).numpy()
+    g = (1 - 0.16) ** 2 / 2.0
+    # [M0, M2 (xx, yy, zz, xy, xz, yz), M1 (x, y, z)]
+    np.testing.assert_allclose(moments[0], [2 * g, g, g, 0, 0, 0, 0, g, g, 0], atol=1e-12)
+    # atom 1 sees atom 0 along -x and atom 2 along (-1, 1, 0) / sqrt(2), sqrt(2) away
+    g2 = (1 - 2 / 6.25) ** 2 / 2.0
+    np.testing.assert_allclose(moments[1], [g + g2, g + g2 / 2, g2 / 2, 0, -g2 / 2, 0, 0,
+                                            -g - g2 / 2 ** 0.5, g2 / 2 ** 0.5, 0], atol=1e-12)
 
 
 def test_each_stage_matters(model, frame):
@@ -179,9 +206,11 @@ def test_each_stage_matters(model, frame):
     with torch.no_grad():
         nodes = inputs[1]
         outputs = []
-        for index in range(3):
+        for index in range(model.program()["stages"]):
             nodes, _ = model.stage(index, inputs[0], nodes, torch.zeros(0), inputs[2], inputs[3])
-            outputs.append(nodes[:, 3:].clone())
+            if index > 0 or model.n_mom == 0:    # a pair stage (a model with moments computes them first)
+                outputs.append(nodes[:, 3:9].clone())
+    assert len(outputs) == 3
     for a, b in zip(outputs, outputs[1:]):
         assert float((a - b).abs().max()) > 1e-3 * float(a.abs().max())
 
@@ -193,8 +222,11 @@ def test_flops_per_pair_match_torch_flop_counter(model, frame):
     # each unordered pair once: the graph holds every pair in both directions
     per_pair = counter.get_total_flops() / (inputs[2].shape[1] / 2)
     assert per_pair == model.flops_per_pair()
-    # three stages: first (8 rbf + 2 + 3 pair types -> 32 -> 32 -> 4), two later (8+8+6+3 -> 32 -> 32 -> 8)
-    assert model.flops_per_pair() == 2 * (13 * 32 + 32 * 32 + 32 * 4) + 2 * 2 * (25 * 32 + 32 * 32 + 32 * 8)
+    # three stages: first (8 rbf + 2 + 3 pair types -> 32 -> 32 -> 4), two later (8+8+6+3 -> 32 -> 32 -> 8);
+    # C moment channels add 6 C inputs and 4 C outputs to each (the moment sums are not MLP work)
+    c = model.n_mom
+    assert model.flops_per_pair() == (2 * ((13 + 6 * c) * 32 + 32 * 32 + 32 * (4 + 4 * c))
+                                      + 2 * 2 * ((25 + 6 * c) * 32 + 32 * 32 + 32 * (8 + 4 * c)))
 
 
 # --- training hooks --------------------------------------------------------------------------
@@ -345,15 +377,17 @@ def test_float64_model_in_the_fix_matches_the_python_rollout(impulse_run, tiny_l
 # --- the fused kernel of fix ogn -------------------------------------------------------------
 
 
-def odd_model(trained: Path, cls=PairImpulseOGN, stages: int = 2, width: int = 13, n_rbf: int = 5) -> torch.nn.Module:
+def odd_model(trained: Path, cls=PairImpulseOGN, stages: int = 2, width: int = 13, n_rbf: int = 5,
+              moments: int = 0) -> torch.nn.Module:
     """A model of the trained one's system and scales with a width and basis that are not
     multiples of the kernel's 8 lanes, and strong random outputs so that every term matters."""
     scripted, meta = load_model(trained)
     system = dict(n_types=meta["n_types"], masses=meta["masses"], dt=meta["dt"], k=meta["k"], cutoff=meta["cutoff"])
     torch.manual_seed(5)
-    model = cls(cls.Config(n_types=meta["n_types"], stages=stages, width=width, n_rbf=n_rbf),
+    model = cls(cls.Config(n_types=meta["n_types"], stages=stages, width=width, n_rbf=n_rbf, moments=moments),
                 masses=system["masses"], tau=system["k"] * system["dt"], cutoff=system["cutoff"])
     with torch.no_grad():
+        model.mom_scale.fill_(10.0)    # about each channel's neighbour count in the LJ liquid at r_c = 2.5
         for name in ("r_min", "v_scale", "p_scale", "q_scale"):
             getattr(model, name).copy_(getattr(scripted, name))
         model.drag.fill_(0.02)
@@ -418,6 +452,81 @@ def test_fix_stops_when_the_fused_kernel_is_not_the_models_function(impulse_run,
     # with the TorchScript forward() it runs
     ok = run_ogn(tmp_path / "torch", model, tiny_lj / "equilibrated.data", ninf=2, kernel="torch")
     assert "fix ogn: 2 inferences" in ok.stdout
+
+
+def short_box(like: Path, path: Path, length: float, n: int = 12) -> Path:
+    """A LAMMPS data file of the LJ mixture with n atoms in a cubic box of `length` (shorter
+    than the cutoff: every atom sees its own images), atoms at least 0.8 apart."""
+    rng = np.random.default_rng(11)
+    x = []
+    while len(x) < n:
+        trial = rng.uniform(0, length, 3)
+        if all(np.linalg.norm((trial - y) - length * np.rint((trial - y) / length)) > 0.8 for y in x):
+            x.append(trial)
+    v = rng.normal(0.0, 1.5, (n, 3))
+    head = like.read_text().split("Atoms")[0].splitlines()
+    lines = [line for line in head if not any(key in line for key in ("atoms", "xlo", "ylo", "zlo"))]
+    text = [lines[0], "", f"{n} atoms"] + lines[1:3] + [f"0 {length} {a}lo {a}hi" for a in "xyz"] + lines[3:]
+    text += ["Atoms # atomic", ""] + [f"{i + 1} {1 + (i % 4 == 0)} {p[0]} {p[1]} {p[2]}" for i, p in enumerate(x)]
+    text += ["", "Velocities", ""] + [f"{i + 1} {w[0]} {w[1]} {w[2]}" for i, w in enumerate(v)]
+    path.write_text("\n".join(text) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("box", ["box", "short box"])
+def test_fused_kernel_computes_the_angular_moments(impulse_run, tiny_lj, tmp_path, box):
+    """A model with angular moments (2 channels) in the fused kernel against its TorchScript
+    forward(); in a box shorter than the cutoff an atom's own images count in its moments."""
+    trained = impulse_run[0] / "model.pt"
+    model = save_like(odd_model(trained, moments=2), trained, tmp_path / "moments.pt")
+    data = tiny_lj / "equilibrated.data"
+    if box == "short box":
+        data = short_box(data, tmp_path / "short.data", 2.4)
+    runs = {}
+    for kernel in ("fused", "torch"):
+        proc = run_ogn(tmp_path / kernel, model, data, ninf=2, kernel=kernel)
+        assert ("fused CPU kernel" if kernel == "fused" else "TorchScript forward()") in proc.stdout
+        if kernel == "fused":
+            assert all(float(x) <= 1e-5 for x in CHECKED.search(proc.stdout).groups())
+        runs[kernel] = frames(tmp_path / kernel)
+    fused, plain = runs["fused"], runs["torch"]
+    for attr in ("positions", "velocities"):
+        change = getattr(plain[1], attr) - getattr(plain[0], attr)
+        assert np.abs(change).max() > 0
+        error = np.abs(getattr(fused[1], attr) - getattr(plain[1], attr)).max()
+        assert error <= 1e-5 * np.abs(change).max(), (attr, error / np.abs(change).max())
+    # the moments matter: the same model with them switched off (zero scale -> huge moments
+    # aside, here: a model without moments) moves the atoms differently
+    without = save_like(odd_model(trained, moments=0), trained, tmp_path / "none.pt")
+    run_ogn(tmp_path / "none", without, data, ninf=2, kernel="torch")
+    assert np.abs(frames(tmp_path / "none")[1].velocities - plain[1].velocities).max() > 1e-2 * np.abs(
+        plain[1].velocities - plain[0].velocities).max()
+
+
+@pytest.mark.slow
+def test_a_model_with_angular_moments_on_one_and_two_ranks(impulse_run, tiny_lj, tmp_path):
+    """On two ranks the moments of ghost atoms come from their owners (fused kernel: reverse
+    then forward communication; TorchScript: an extra stage and exchange): the runs agree with
+    the Python rollout and with each other."""
+    trained = impulse_run[0] / "model.pt"
+    model = save_like(odd_model(trained, moments=2), trained, tmp_path / "moments.pt")
+    proc = run_ogn(tmp_path / "one", model, tiny_lj / "equilibrated.data", ninf=4)
+    assert "1 MPI rank(s), fused CPU kernel" in proc.stdout and "3 stage(s)" in proc.stdout
+    one = frames(tmp_path / "one")
+    scripted, meta = load_model(model)
+    first = one[0]
+    xs, vs, _, failure = rollout(scripted, meta, first.types, first.ids, first.positions, first.velocities,
+                                 first.box[:, 1] - first.box[:, 0], 1, progress=False)
+    assert failure is None
+    change = vs[1] - first.velocities
+    assert np.abs(one[1].velocities - vs[1]).max() <= 1e-5 * np.abs(change).max()
+    for kernel in ("fused", "torch"):
+        run_ogn(tmp_path / kernel, model, tiny_lj / "equilibrated.data", ninf=4, mpi=2, procs="* * *", kernel=kernel)
+        two = frames(tmp_path / kernel)
+        assert np.abs(one[-1].positions - two[-1].positions).max() <= 1e-4 * spacing(one[-1]), kernel
+        assert np.abs(one[-1].velocities - two[-1].velocities).max() <= 1e-4 * np.abs(one[-1].velocities).max()
+        assert momentum_drift(two) < 1e-6
+    assert np.abs(one[-1].positions - one[0].positions).max() > 1e-2 * spacing(one[-1])
 
 
 def test_kernel_threads_agree_with_one_thread(impulse_run, impulse_serial, tiny_lj, tmp_path):

@@ -58,6 +58,9 @@ class ImpulseConfig:
     # > 0: calibrate gamma on the model's own rollouts of this many inferences from held-out
     # states (no temperature trend, as in NVE at equilibrium) instead of on single steps
     calibration_inferences: int = 0
+    # > 0: per-atom angular moments in this many radial channels enter every pair (docs/model.md,
+    # "Angular moments"): the bond-angle information of three-body potentials (Stillinger-Weber)
+    moments: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,8 +91,8 @@ class PairImpulseOGN(nn.Module):
 
     def __init__(self, config: ImpulseConfig, masses, tau: float, cutoff: float):
         super().__init__()
-        if config.stages < 1 or config.width < 1 or config.n_rbf < 2 or config.n_types < 1:
-            raise ValueError(f"impulse model needs stages >= 1, width >= 1, n_rbf >= 2, got {config}")
+        if config.stages < 1 or config.width < 1 or config.n_rbf < 2 or config.n_types < 1 or config.moments < 0:
+            raise ValueError(f"impulse model needs stages >= 1, width >= 1, n_rbf >= 2, moments >= 0, got {config}")
         if len(masses) != config.n_types:
             raise ValueError(f"impulse model: {len(masses)} masses for {config.n_types} types")
         self.config = config
@@ -113,10 +116,16 @@ class PairImpulseOGN(nn.Module):
         # unordered type pairs (a, b) = (b, a); their index is computed, not stored: fix ogn
         # casts every buffer of the model to its dtype, an integer table included
         self.n_pairs = nt * (nt + 1) // 2
-        n_first = config.n_rbf + 2 + self.n_pairs
-        n_later = 2 * config.n_rbf + 6 + self.n_pairs
-        self.mlps = nn.ModuleList([_mlp(n_first, config.width, 4)] +
-                                  [_mlp(n_later, config.width, 8) for _ in range(config.stages - 1)])
+        # angular moments: per atom, in C radial channels, M0 = sum_j g, M1 = sum_j g u, M2 = sum_j g u u^T
+        # (10 C numbers: 1 + 6 + 3); each pair sees 6 C invariants of its two atoms' moments and
+        # 2 C more directions for its impulse, (M1_i - M1_j) and (M2_i + M2_j) u
+        self.n_mom = config.moments
+        self.register_buffer("mom_scale", torch.ones(max(config.moments, 1), dtype=torch.float64))
+        n_first = config.n_rbf + 2 + self.n_pairs + 6 * self.n_mom
+        n_later = 2 * config.n_rbf + 6 + self.n_pairs + 6 * self.n_mom
+        n_extra = 4 * self.n_mom
+        self.mlps = nn.ModuleList([_mlp(n_first, config.width, 4 + n_extra)] +
+                                  [_mlp(n_later, config.width, 8 + n_extra) for _ in range(config.stages - 1)])
 
     # ------------------------------------------------------------------ the function
 
@@ -140,12 +149,65 @@ class PairImpulseOGN(nn.Module):
             out = out.index_add(0, dst, -rows)
         return out
 
+    def _moments(self, n_nodes: int, edge_index: Tensor, edge_vectors: Tensor) -> Tensor:
+        """Per-atom angular moments (N, 10 C) from a graph holding every pair in both directions:
+        [M0 (C), M2 (C x 6: xx, yy, zz, xy, xz, yz), M1 (C x 3)], each over its fitted scale."""
+        dtype = self.mlps[0][0].weight.dtype
+        c = self.n_mom
+        r = edge_vectors.to(dtype)
+        d = torch.sqrt((r * r).sum(1))
+        u = r / d.unsqueeze(1)
+        g = self._envelope(d).unsqueeze(1)
+        if c > 1:
+            lo, hi = self.r_min.to(dtype), self.cutoff.to(dtype)
+            step = (hi - lo) / (c - 1)
+            centres = lo + step * torch.arange(c, dtype=dtype, device=d.device)
+            g = g * torch.exp(-torch.clamp(((d.unsqueeze(1) - centres) / step) ** 2, max=60.0))
+        uu = torch.stack([u[:, 0] * u[:, 0], u[:, 1] * u[:, 1], u[:, 2] * u[:, 2],
+                          u[:, 0] * u[:, 1], u[:, 0] * u[:, 2], u[:, 1] * u[:, 2]], 1)
+        n_edges = r.shape[0]
+        rows = torch.cat([g, (g.unsqueeze(2) * uu.unsqueeze(1)).reshape(n_edges, 6 * c),
+                          (g.unsqueeze(2) * u.unsqueeze(1)).reshape(n_edges, 3 * c)], 1)
+        sums = torch.zeros(n_nodes, 10 * c, dtype=dtype, device=r.device).index_add(0, edge_index[0], rows)
+        scale = 1.0 / self.mom_scale.to(dtype)
+        return torch.cat([sums[:, :c] * scale, (sums[:, c:7 * c].reshape(n_nodes, c, 6) * scale.unsqueeze(1))
+                          .reshape(n_nodes, 6 * c), (sums[:, 7 * c:].reshape(n_nodes, c, 3) * scale.unsqueeze(1))
+                          .reshape(n_nodes, 3 * c)], 1)
+
+    def _moment_terms(self, moments: Tensor, src: Tensor, dst: Tensor, u: Tensor) -> Tuple[Tensor, Tensor]:
+        """The pair's invariants of its atoms' moments (E, 6 C), symmetric under i <-> j, and its
+        extra directions (E, 2 C, 3), odd under i <-> j."""
+        c = self.n_mom
+        n_nodes = moments.shape[0]
+        m0 = moments[:, :c]
+        m2 = moments[:, c:7 * c].reshape(n_nodes, c, 6)
+        m1 = moments[:, 7 * c:].reshape(n_nodes, c, 3)
+        m0i, m0j = m0.index_select(0, src), m0.index_select(0, dst)
+        m1i, m1j = m1.index_select(0, src), m1.index_select(0, dst)
+        m2s = m2.index_select(0, src) + m2.index_select(0, dst)
+        m2i, m2j = m2.index_select(0, src), m2.index_select(0, dst)
+        ue = u.unsqueeze(1)
+        ai, aj = (m1i * ue).sum(2), -(m1j * ue).sum(2)
+        ux, uy, uz = u[:, 0:1], u[:, 1:2], u[:, 2:3]
+        # u^T M u with the off-diagonal terms counted twice
+        uu2 = torch.cat([ux * ux, uy * uy, uz * uz, 2 * ux * uy, 2 * ux * uz, 2 * uy * uz], 1).unsqueeze(1)
+        bi, bj = (m2i * uu2).sum(2), (m2j * uu2).sum(2)
+        features = torch.cat([m0i + m0j, m0i * m0j, ai + aj, ai * aj, bi + bj, bi * bj], 1)
+        # (M2_i + M2_j) u: u flips under i <-> j, the sum does not
+        mu = torch.stack([m2s[:, :, 0] * ux + m2s[:, :, 3] * uy + m2s[:, :, 4] * uz,
+                          m2s[:, :, 3] * ux + m2s[:, :, 1] * uy + m2s[:, :, 5] * uz,
+                          m2s[:, :, 4] * ux + m2s[:, :, 5] * uy + m2s[:, :, 2] * uz], 2)
+        return features, torch.cat([m1i - m1j, mu], 1)
+
     def _stage(self, index: int, types: Tensor, nodes: Tensor, edge_index: Tensor, edge_vectors: Tensor,
                half: bool) -> Tensor:
-        """One stage on [v] (index 0) or [v, dr, dv]; returns [v, dr, dv] (N, 9)."""
+        """One stage on [v, M] (index 0) or [v, dr, dv, M]; returns [v, dr, dv, M] (N, 9 + 10 C),
+        M the angular moments (none when C = 0)."""
         dtype = self.mlps[0][0].weight.dtype
         src, dst = edge_index[0], edge_index[1]
         n_nodes = nodes.shape[0]
+        c = self.n_mom
+        moments = nodes[:, nodes.shape[1] - 10 * c:].to(dtype)
         v = nodes[:, :3].to(dtype)
         r = edge_vectors.to(dtype)
         d = torch.sqrt((r * r).sum(1))
@@ -161,11 +223,16 @@ class PairImpulseOGN(nn.Module):
         wn = torch.sqrt((w * w).sum(1, keepdim=True) + 1e-12)
         inv_m = self.inv_mass.to(dtype).index_select(0, types - 1).unsqueeze(1)
         tau = self.tau.to(dtype)
+        extra = torch.zeros(d.shape[0], 0, 3, dtype=dtype, device=d.device)
+        if c > 0:
+            mfeat, extra = self._moment_terms(moments, src, dst, u)
+        else:
+            mfeat = torch.zeros(d.shape[0], 0, dtype=dtype, device=d.device)
         if index == 0:
-            features = torch.cat([self._rbf(d), uw, wn, onehot], 1)
+            features = torch.cat([self._rbf(d), uw, wn, onehot, mfeat], 1)
             coef = f * self.mlps[0](features)
-            p = coef[:, 0:1] * u + coef[:, 1:2] * w
-            q = coef[:, 2:3] * u + coef[:, 3:4] * w
+            p = coef[:, 0:1] * u + coef[:, 1:2] * w + (coef[:, 4:4 + 2 * c].unsqueeze(2) * extra).sum(1)
+            q = coef[:, 2:3] * u + coef[:, 3:4] * w + (coef[:, 4 + 2 * c:4 + 4 * c].unsqueeze(2) * extra).sum(1)
             drag = (self.drag.to(dtype) * self.m_ref.to(dtype) * vs) * f * w
             dv = inv_m * (self.p_scale.to(dtype) * self._aggregate(p, src, dst, n_nodes, half)
                           + self._aggregate(drag, src, dst, n_nodes, half))
@@ -181,23 +248,32 @@ class PairImpulseOGN(nn.Module):
             features = torch.cat([
                 self._rbf(d), self._rbf(d2), uw, wn, (u2 * w2).sum(1, keepdim=True),
                 torch.sqrt((w2 * w2).sum(1, keepdim=True) + 1e-12), (u * u2).sum(1, keepdim=True),
-                (u * w2).sum(1, keepdim=True) + (u2 * w).sum(1, keepdim=True), onehot], 1)
-            coef = torch.zeros(features.shape[0], 8, dtype=dtype, device=features.device)
+                (u * w2).sum(1, keepdim=True) + (u2 * w).sum(1, keepdim=True), onehot, mfeat], 1)
+            coef = torch.zeros(features.shape[0], 8 + 4 * c, dtype=dtype, device=features.device)
             for s, mlp in enumerate(self.mlps):
                 if s == index:
                     coef = f * mlp(features)
-            p = coef[:, 0:1] * u + coef[:, 1:2] * w + coef[:, 2:3] * u2 + coef[:, 3:4] * w2
-            q = coef[:, 4:5] * u + coef[:, 5:6] * w + coef[:, 6:7] * u2 + coef[:, 7:8] * w2
+            p = (coef[:, 0:1] * u + coef[:, 1:2] * w + coef[:, 2:3] * u2 + coef[:, 3:4] * w2
+                 + (coef[:, 8:8 + 2 * c].unsqueeze(2) * extra).sum(1))
+            q = (coef[:, 4:5] * u + coef[:, 5:6] * w + coef[:, 6:7] * u2 + coef[:, 7:8] * w2
+                 + (coef[:, 8 + 2 * c:8 + 4 * c].unsqueeze(2) * extra).sum(1))
             dv = dv0 + inv_m * self.p_scale.to(dtype) * self._aggregate(p, src, dst, n_nodes, half)
             correction = correction0 + inv_m * self.q_scale.to(dtype) * self._aggregate(q, src, dst, n_nodes, half)
         dr = tau * (v + 0.5 * dv) + correction
-        return torch.cat([v, dr, dv], 1)
+        return torch.cat([v, dr, dv, moments], 1)
 
-    def _run(self, types: Tensor, velocities: Tensor, edge_index: Tensor, edge_vectors: Tensor, half: bool) -> Tensor:
-        nodes = velocities
+    def _run(self, types: Tensor, velocities: Tensor, edge_index: Tensor, edge_vectors: Tensor, half: bool,
+             moments: Tensor) -> Tensor:
+        nodes = torch.cat([velocities.to(moments.dtype), moments], 1)
         for s in range(self.n_stages):
             nodes = self._stage(s, types, nodes, edge_index, edge_vectors, half)
         return nodes[:, 3:9]
+
+    def _full_moments(self, n_nodes: int, edge_index: Tensor, edge_vectors: Tensor) -> Tensor:
+        """The moments of a full graph, or an empty (N, 0) table for a model without them."""
+        if self.n_mom > 0:
+            return self._moments(n_nodes, edge_index, edge_vectors)
+        return torch.zeros(n_nodes, 0, dtype=self.mlps[0][0].weight.dtype, device=edge_vectors.device)
 
     @staticmethod
     def _each_pair_once(edge_index: Tensor, edge_vectors: Tensor) -> Tuple[Tensor, Tensor]:
@@ -219,13 +295,21 @@ class PairImpulseOGN(nn.Module):
         types: (N,) int64 LAMMPS types 1..n_types; velocities (N, 3); edge_index (2, E) int64
         with every ordered pair [i; j] within the cutoff; edge_vectors (E, 3) = r_j - r_i.
         """
+        moments = self._full_moments(velocities.shape[0], edge_index, edge_vectors)
         edge_index, edge_vectors = self._each_pair_once(edge_index, edge_vectors)
-        return self._run(types, velocities, edge_index, edge_vectors, True)
+        return self._run(types, velocities, edge_index, edge_vectors, True, moments)
 
     @torch.jit.export
     def stage(self, index: int, types: Tensor, nodes: Tensor, edges: Tensor, edge_index: Tensor,
               edge_vectors: Tensor) -> Tuple[Tensor, Tensor]:
-        """Stage `index` for fix ogn on several ranks; this model keeps no edge state."""
+        """Stage `index` for fix ogn on several ranks; this model keeps no edge state. With angular
+        moments, stage 0 computes them ([v, M]; the ghosts' rows are wrong until the fix refreshes
+        them from their owners) and stage s runs the pair stage s - 1."""
+        if self.n_mom > 0:
+            if index == 0:
+                moments = self._moments(nodes.shape[0], edge_index, edge_vectors)
+                return torch.cat([nodes[:, :3].to(moments.dtype), moments], 1), edges
+            index = index - 1
         edge_index, edge_vectors = self._each_pair_once(edge_index, edge_vectors)
         return self._stage(index, types, nodes, edge_index, edge_vectors, True), edges
 
@@ -237,6 +321,10 @@ class PairImpulseOGN(nn.Module):
 
     @torch.jit.unused
     def program(self) -> Dict[str, object]:
+        if self.n_mom > 0:
+            m = 10 * self.n_mom
+            return {"stages": self.n_stages + 1, "exchange": [3, 3 + m] + [9 + m] * (self.n_stages - 1),
+                    "node_input": "velocities"}
         return {"stages": self.n_stages, "exchange": [3] + [9] * (self.n_stages - 1), "node_input": "velocities"}
 
     @torch.jit.unused
@@ -287,6 +375,12 @@ class PairImpulseOGN(nn.Module):
             self.q_scale.fill_(float(torch.sqrt(torch.stack(qv).mean())) / math.sqrt(n_neighbours))
             self.dv_scale.copy_(torch.sqrt(dv_sq / counts))
             self.dr_scale.copy_(torch.sqrt(dr_sq / counts))
+            if self.n_mom > 0:
+                # each channel's M0 is 1 on average: the moments' invariants are of order 1
+                self.mom_scale.fill_(1.0)
+                m0 = torch.stack([self._moments(len(s.types), s.edge_index, s.edge_vectors)[:, :self.n_mom]
+                                  .double().mean(0) for s in samples]).mean(0)
+                self.mom_scale.copy_(torch.clamp(m0, min=1e-6))
 
     @torch.jit.unused
     def observe(self, sample) -> None:
@@ -304,9 +398,10 @@ class PairImpulseOGN(nn.Module):
     def predict(self, sample, half: bool | None = None) -> Tensor:
         """[dr, dv] for a training sample, on half the pairs when the config says so."""
         edge_index, vectors, use_half = sample.edge_index, sample.edge_vectors, False
+        moments = self._full_moments(len(sample.types), edge_index, vectors)
         if self.config.half_pairs if half is None else half:
             edge_index, vectors, use_half = self.half_graph(edge_index, vectors)
-        return self._run(sample.types, sample.velocities, edge_index, vectors, use_half)
+        return self._run(sample.types, sample.velocities, edge_index, vectors, use_half, moments)
 
     @torch.jit.unused
     def loss(self, sample) -> Tensor:
