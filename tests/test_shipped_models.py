@@ -36,6 +36,12 @@ def test_shipped_model_metadata_and_provenance(system):
     assert meta["trained_minutes"] <= 61
     # its config, training log and commands sit beside it
     assert (REPO / "models" / f"{system}_fast.toml").is_file() and (REPO / "models" / f"{system}_fast.log.csv").is_file()
+    # the config beside it is TOML and holds the model's settings
+    from ogn_lammps.train import load_config
+
+    config = load_config(REPO / "models" / f"{system}_fast.toml")
+    assert {key: config["model"][key] for key in meta["settings"]} == meta["settings"]
+    assert config["data"]["k"] == meta["k"] and config["model"]["cutoff"] == meta["cutoff"]
     readme = (REPO / "models" / "README.md").read_text()
     assert f"python -m ogn_lammps.train --config configs/{system}_fast.toml" in readme
     assert f"-o models/{system}_fast.pt" in readme

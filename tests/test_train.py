@@ -36,6 +36,20 @@ def test_outputs_of_a_run(trained_run):
     assert state["architecture"] == "ogn" and state["settings"]["n_layers"] == 2
 
 
+@pytest.mark.parametrize("run", ["trained_run", "impulse_run"])
+def test_the_resolved_config_is_toml_that_reads_back(run, request):
+    """config.toml beside a run (and models/<sys>_fast.toml) is the run's config: TOML with
+    booleans as true / false, read back by load_config to the checkpoint's own settings."""
+    from ogn_lammps.train import load_config
+
+    folder = request.getfixturevalue(run)
+    folder = folder if run == "trained_run" else folder[0] / "run"
+    text = (folder / "config.toml").read_text()
+    if run == "impulse_run":
+        assert "half_pairs = true" in text
+    assert load_config(folder / "config.toml") == load_state(folder)["config"]
+
+
 @pytest.mark.slow
 def test_straight_and_resumed_runs_give_identical_weights(tiny_dataset, tmp_path):
     config = write_config(tmp_path / "c.toml", tiny_dataset, steps=10, test_every=5)

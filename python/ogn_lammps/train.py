@@ -164,7 +164,12 @@ def dump_config(config: dict) -> str:
         for key, value in values.items():
             if value is None:
                 continue
-            lines.append(f"{key} = {value!r}" if not isinstance(value, str) else f'{key} = "{value}"')
+            if isinstance(value, bool):
+                lines.append(f"{key} = {'true' if value else 'false'}")    # TOML, not Python
+            elif isinstance(value, str):
+                lines.append(f'{key} = "{value}"')
+            else:
+                lines.append(f"{key} = {value!r}")
         lines.append("")
     return "\n".join(lines)
 
