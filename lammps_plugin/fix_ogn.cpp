@@ -903,7 +903,9 @@ double FixOGN::memory_usage()
   bytes += (double) (vec.capacity() + rvec.capacity()) * sizeof(double);
   bytes += (double) (node_of.capacity() + node_atom.capacity() + cand_i.capacity() + cand_j.capacity()) * sizeof(int);
   bytes += (double) (half_i.capacity() + half_j.capacity() + pair_src32.capacity() + pair_dst32.capacity()) * 4;
-  bytes += (double) (pair_vec.capacity()) * sizeof(float);
+  bytes += (double) (pair_vec.capacity() + self_vec.capacity()) * sizeof(float);
+  bytes += (double) (self_i.capacity() + self_j.capacity() + self_src32.capacity()) * 4;
+  if (kernel) bytes += kernel->memory_bytes();
   bytes += (double) (rows_in.capacity() + rows_out.capacity() + exchanged.capacity() + returned.capacity()) *
       sizeof(double);
   bytes += (double) (node_types.capacity() + velocities.capacity() + f_before_fixes.capacity()) * 8;

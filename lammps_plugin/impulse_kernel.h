@@ -57,6 +57,14 @@ class ImpulseKernel {
                       const int32_t *ni, const float *ri, int64_t nself);
   void use_moments(int nnodes);
 
+  // bytes the kernel holds: per-thread node sums and the angular moments
+  double memory_bytes() const
+  {
+    double bytes = (double) mom_sums.capacity() * sizeof(double) + (double) moments.capacity() * sizeof(float);
+    for (const auto &s : sums) bytes += (double) s.capacity() * sizeof(double);
+    return bytes;
+  }
+
   // threads per stage (>= 1): each sums its share of the pairs into its own node sums
   void set_threads(int n) { nthreads = n < 1 ? 1 : n; }
   int threads() const { return nthreads; }

@@ -488,6 +488,7 @@ def test_fused_kernel_computes_the_angular_moments(impulse_run, tiny_lj, tmp_pat
         assert ("fused CPU kernel" if kernel == "fused" else "TorchScript forward()") in proc.stdout
         if kernel == "fused":
             assert all(float(x) <= 1e-5 for x in CHECKED.search(proc.stdout).groups())
+            per_atom = float(re.search(r"(\d+) bytes per atom", proc.stdout).group(1))
         runs[kernel] = frames(tmp_path / kernel)
     fused, plain = runs["fused"], runs["torch"]
     for attr in ("positions", "velocities"):
@@ -498,7 +499,11 @@ def test_fused_kernel_computes_the_angular_moments(impulse_run, tiny_lj, tmp_pat
     # the moments matter: the same model with them switched off (zero scale -> huge moments
     # aside, here: a model without moments) moves the atoms differently
     without = save_like(odd_model(trained, moments=0), trained, tmp_path / "none.pt")
-    run_ogn(tmp_path / "none", without, data, ninf=2, kernel="torch")
+    plain_proc = run_ogn(tmp_path / "none", without, data, ninf=2, kernel="fused")
+    # the reported memory counts the moments (10 C doubles of sums and 10 C floats; C = 2)
+    # on top of what the same model without them holds
+    per_atom_without = float(re.search(r"(\d+) bytes per atom", plain_proc.stdout).group(1))
+    assert per_atom - per_atom_without >= 20 * 8 + 20 * 4, (per_atom, per_atom_without)
     assert np.abs(frames(tmp_path / "none")[1].velocities - plain[1].velocities).max() > 1e-2 * np.abs(
         plain[1].velocities - plain[0].velocities).max()
 
