@@ -184,8 +184,8 @@ class PairImpulseOGN(nn.Module):
         m1 = moments[:, 7 * c:].reshape(n_nodes, c, 3)
         m0i, m0j = m0.index_select(0, src), m0.index_select(0, dst)
         m1i, m1j = m1.index_select(0, src), m1.index_select(0, dst)
-        m2s = m2.index_select(0, src) + m2.index_select(0, dst)
         m2i, m2j = m2.index_select(0, src), m2.index_select(0, dst)
+        m2s = m2i + m2j
         ue = u.unsqueeze(1)
         ai, aj = (m1i * ue).sum(2), -(m1j * ue).sum(2)
         ux, uy, uz = u[:, 0:1], u[:, 1:2], u[:, 2:3]
