@@ -165,3 +165,54 @@ def test_time_budget_decays_the_learning_rate_over_it_and_finishes(tiny_dataset,
     # 1e-4 -> 1e-6 over the 6 s budget, whatever the number of steps it allowed
     assert lrs[0] > 0.5e-4 and lrs[-1] < 2e-6
     assert "minutes = 0.1" in (tmp_path / "run" / "config.toml").read_text()
+
+
+def test_pushforward_pairs_start_from_the_models_own_prediction(tiny_dataset, tmp_path):
+    """[train] pushforward: the input is frame t advanced by the model itself, the target is
+    frame t + 2k minus that state; rebuilt here from the dataset file and the step definition."""
+    import numpy as np
+
+    from conftest import impulse_config
+    from ogn_lammps.architectures.step import model_inputs
+    from ogn_lammps.dataset import Dataset
+    from ogn_lammps.graph import box_lengths
+    from ogn_lammps.train import Trainer, load_config
+
+    config = load_config(impulse_config(tmp_path / "c.toml", tiny_dataset, pushforward=1.0))
+    trainer = Trainer(config, tmp_path / "run", resume=False)
+    pairs = trainer.train_pairs
+    k = pairs.k_frames
+    with Dataset(tiny_dataset) as ds:
+        first = ds.trajectory("train", ds.trajectories("train")[0])
+        x, v = np.asarray(first["positions"]), np.asarray(first["velocities"])
+        types, lengths = np.asarray(ds.types), box_lengths(ds.box)
+    assert pairs.index[3] == (0, 3)
+    inputs = model_inputs(types, x[3], v[3], lengths, trainer.meta["cutoff"])
+    with torch.no_grad():
+        change = trainer.model(*inputs).double().numpy()
+    x1, v1 = x[3] + change[:, :3], v[3] + change[:, 3:]
+    assert np.abs(change[:, 3:]).max() > 0  # the model does move the state: the test can tell
+    s = trainer.pushed_sample(3, 0)
+    np.testing.assert_allclose(s.targets.numpy(), np.concatenate([x[3 + 2 * k] - x1, v[3 + 2 * k] - v1], 1),
+                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose(s.velocities.numpy(), v1, rtol=0, atol=1e-6)
+    assert s.edge_index.shape[1] == len(s.edge_vectors) > 0
+    dist = np.linalg.norm(s.edge_vectors.numpy(), axis=1)
+    assert dist.max() <= trainer.meta["cutoff"]
+    # a pair whose trajectory ends before t + 2k stays a one-step pair
+    last = max(i for i, (t, f) in enumerate(pairs.index) if t == 0)
+    plain, kept = pairs.sample(last), trainer.pushed_sample(last, 0)
+    assert torch.equal(plain.targets, kept.targets)
+    # and training on them runs
+    assert np.isfinite(trainer.train_step(0))
+
+
+@pytest.mark.slow
+def test_pushforward_out_of_range_is_a_clear_error(tiny_dataset, tmp_path):
+    from conftest import impulse_config
+
+    config = impulse_config(tmp_path / "c.toml", tiny_dataset, pushforward=1.5)
+    proc = run_module("train", "--config", config, "--out", tmp_path / "run", "--quiet", check=False, timeout=180)
+    assert proc.returncode == 2, proc.stderr
+    assert "[train] pushforward = 1.5: expected a fraction from 0 to 1" in proc.stderr
+    assert "Traceback" not in proc.stderr

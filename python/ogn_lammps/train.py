@@ -38,7 +38,7 @@ import torch
 from dataclasses import fields
 
 from .architectures import ARCHITECTURES, architecture, build
-from .architectures.step import target
+from .architectures.step import advance, target
 from .atomic import atomic_write_bytes
 from .dataset import Dataset
 from .graph import box_lengths, build_graph
@@ -61,6 +61,11 @@ DEFAULTS = {
         # a random cubic symmetry per configuration per epoch (4.4 vii); "auto": only for
         # architectures that are not rotation-equivariant by construction
         "augment": "auto",
+        # the fraction of training configurations replaced by a "pushforward" pair: the model's
+        # own prediction from frame t (no gradient) as the input, frame t + 2k as the target, so
+        # that it learns to correct the errors its rollouts make (the pushforward trick of
+        # Brandstetter, Worrall and Welling, ICLR 2022); 0: one-step pairs only
+        "pushforward": 0.0,
         "calibration_configs": 200,
         "test_every": 1000,
         "test_configs": 100,
@@ -252,11 +257,29 @@ class Pairs:
         vectors = wrapped[j] - wrapped[i] + shifts * self.lengths
         return edge_index.astype(np.int64), vectors
 
+    def frame(self, pair: int, steps: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(positions, velocities) `steps` inferences after the pair's first frame, or None
+        when its trajectory ends before."""
+        t, f = self.index[pair]
+        later = f + steps * self.k_frames
+        if later >= len(self.positions[t]):
+            return None
+        return np.asarray(self.positions[t][later]), np.asarray(self.velocities[t][later])
+
     def sample(self, pair: int, symmetry: int = 0) -> Sample:
         t, f = self.index[pair]
         edge_index, vectors = self.graph(pair)
         x0, v0 = self.positions[t][f], self.velocities[t][f]
         x1, v1 = self.positions[t][f + self.k_frames], self.velocities[t][f + self.k_frames]
+        return self._sample(edge_index, vectors, x0, v0, x1, v1, symmetry)
+
+    def sample_from(self, x0: np.ndarray, v0: np.ndarray, x1: np.ndarray, v1: np.ndarray,
+                    symmetry: int = 0) -> Sample:
+        """A training sample from any state (x0, v0) to (x1, v1): its graph is built afresh."""
+        edge_index, vectors = build_graph(x0, self.lengths, self.cutoff)
+        return self._sample(edge_index, vectors, x0, v0, x1, v1, symmetry)
+
+    def _sample(self, edge_index, vectors, x0, v0, x1, v1, symmetry: int) -> Sample:
         targets = target(x0, v0, x1, v1)
         op = CUBIC_SYMMETRIES[symmetry]
         targets = np.concatenate([targets[:, :3] @ op.T, targets[:, 3:] @ op.T], 1)
@@ -298,6 +321,9 @@ class Trainer:
             except ValueError as err:
                 raise TrainingError(str(err)) from None
             config = state["config"]
+            # a checkpoint from before a [train] key existed runs with that key's default
+            for key, value in DEFAULTS["train"].items():
+                config["train"].setdefault(key, value)
             # settings that change only the end-of-training calibration, not the schedule
             for key, value in (calibration or {}).items():
                 if key not in model_defaults(config["model"]["architecture"]):
@@ -362,6 +388,9 @@ class Trainer:
         elif not isinstance(augment, bool):
             raise TrainingError(f"[train] augment = {augment!r}: expected true, false or \"auto\"")
         self.augment = augment
+        self.pushforward = float(train["pushforward"])
+        if not 0.0 <= self.pushforward <= 1.0:
+            raise TrainingError(f"[train] pushforward = {train['pushforward']!r}: expected a fraction from 0 to 1")
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train["lr_start"])
         self.step = 0
         self.elapsed = 0.0
@@ -390,20 +419,37 @@ class Trainer:
 
     # One permutation and one symmetry per pair per epoch, from (seed, epoch) alone, so that
     # a resumed run sees exactly the batches a straight run would have seen.
-    def epoch_plan(self, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    # The pushforward choices are drawn last, so that pushforward = 0 leaves the plan unchanged.
+    def epoch_plan(self, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rng = np.random.default_rng([int(self.train_cfg["seed"]), epoch])
         order = rng.permutation(len(self.train_pairs))
         ops = rng.integers(0, len(CUBIC_SYMMETRIES), len(self.train_pairs))
-        return order, ops if self.augment else np.zeros_like(ops)
+        pushed = rng.random(len(self.train_pairs)) < self.pushforward
+        return order, ops if self.augment else np.zeros_like(ops), pushed
 
     def batch(self, step: int) -> Sample:
         epoch, position = divmod(step, self.batches_per_epoch)
         if getattr(self, "_plan_epoch", None) != epoch:
             self._plan = self.epoch_plan(epoch)
             self._plan_epoch = epoch
-        order, ops = self._plan
+        order, ops, pushed = self._plan
         chosen = order[position * self.batch_size:(position + 1) * self.batch_size]
-        return collate([self.train_pairs.sample(int(p), int(ops[p])) for p in chosen])
+        return collate([self.pushed_sample(int(p), int(ops[p])) if pushed[p] else
+                        self.train_pairs.sample(int(p), int(ops[p])) for p in chosen])
+
+    @torch.no_grad()
+    def pushed_sample(self, pair: int, symmetry: int) -> Sample:
+        """From the model's own prediction one inference after the pair's first frame, to the
+        frame two inferences after it (architectures/step.py's advance and target): the pair
+        as it will meet it in a rollout. A pair too close to its trajectory's end stays plain."""
+        two = self.train_pairs.frame(pair, 2)
+        if two is None:
+            return self.train_pairs.sample(pair, symmetry)
+        first = self.to_device(self.train_pairs.sample(pair))
+        change = self.model(first.types, first.velocities, first.edge_index, first.edge_vectors)
+        x0, v0 = self.train_pairs.frame(pair, 0)
+        x1, v1 = advance(x0, v0, change.detach().to("cpu", torch.float64).numpy())
+        return self.train_pairs.sample_from(x1, v1, *two, symmetry)
 
     def to_device(self, s: Sample) -> Sample:
         d = self.device
@@ -416,11 +462,15 @@ class Trainer:
         return [self.to_device(pairs.sample(int(p))) for p in np.linspace(0, len(pairs) - 1, n).round().astype(int)]
 
     def rollout_starts(self, n: int = 8) -> list[dict]:
-        """States of the dataset's test split, evenly spaced, for calibrations on rollouts."""
+        """States of the dataset's test split, evenly spaced, for calibrations on rollouts, each
+        with the split's mean sum of m v^2 (its temperature) as "reference_ke"."""
         p = self.test_pairs
         picks = np.linspace(0, len(p) - 1, min(n, len(p))).round().astype(int)
+        masses = np.asarray(self.meta["masses"])[p.types.numpy() - 1][:, None]
+        reference_ke = float(np.mean([np.mean([(masses * np.asarray(v[f]) ** 2).sum() for f in range(len(v))])
+                                      for v in p.velocities]))
         return [{"types": p.types.numpy(), "positions": p.positions[t][f], "velocities": p.velocities[t][f],
-                 "lengths": p.lengths} for t, f in (p.index[i] for i in picks)]
+                 "lengths": p.lengths, "reference_ke": reference_ke} for t, f in (p.index[i] for i in picks)]
 
     def train_step(self, step: int, elapsed_s: float = 0.0) -> float:
         s = self.to_device(self.batch(step))
@@ -653,6 +703,9 @@ def main(argv=None) -> int:
                    help="structured OGN: calibrate the drag on rollouts of N inferences at the end of training "
                    "(overrides [model] calibration_inferences; allowed with --resume, where a finished run "
                    "only redoes its end-of-training calibration)")
+    p.add_argument("--calibration-target", choices=["trend", "temperature"],
+                   help="structured OGN: what the rollout calibration drives to zero (overrides [model] "
+                   "calibration_target; allowed with --resume like --calibration-inferences)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     try:
@@ -673,7 +726,9 @@ def main(argv=None) -> int:
         for (section, key), value in overrides.items():
             if value is not None:
                 config[section][key] = value
-        calibration = {} if args.calibration_inferences is None else {"calibration_inferences": args.calibration_inferences}
+        calibration = {key: value for key, value in (("calibration_inferences", args.calibration_inferences),
+                                                     ("calibration_target", args.calibration_target))
+                       if value is not None}
         if not args.resume:
             config["model"].update(calibration)
         trainer = Trainer(config, Path(args.out), args.resume, calibration)
