@@ -248,6 +248,35 @@ def test_calibration_cancels_the_temperature_bias(frame):
     assert result["drag"] == pytest.approx(float(m.drag))
 
 
+def test_temperature_target_is_the_rollouts_mean_kinetic_energy_over_the_datas(frame):
+    """The "temperature" calibration target, recomputed with the rollout module's own loop from
+    the masses and velocities: mean over inferences 1..n and over starts of sum m v^2 / reference."""
+    torch.manual_seed(1)
+    m = build("impulse", {"stages": 2, "width": 16, "n_rbf": 8, "calibration_inferences": 4,
+                          "calibration_target": "temperature"}, dict(SYSTEM, masses=[1.0, 2.5]))
+    with torch.no_grad():
+        m.drag.fill_(0.05)  # far from calibrated: the target is well away from zero
+    m.eval()
+    masses = np.array([1.0, 2.5])[frame["types"] - 1][:, None]
+    starts = [{"types": frame["types"], "positions": x, "velocities": v, "lengths": frame["lengths"],
+               "reference_ke": float((masses * v1 ** 2).sum())}
+              for x, v, v1 in ((frame["x"], frame["v"], frame["v1"]), (frame["x1"], frame["v1"], frame["v"]))]
+    expected = []
+    for start in starts:
+        _, vs, _, failure = rollout(m, {"cutoff": 2.5, "k": 5}, start["types"], np.arange(len(start["types"])) + 1,
+                                    start["positions"], start["velocities"], start["lengths"], 4, progress=False)
+        assert failure is None
+        expected.append(np.mean([(masses * v ** 2).sum() for v in vs[1:]]) / start["reference_ke"] - 1)
+    measured = m.rollout_trend(starts)
+    assert abs(np.mean(expected)) > 0.01
+    assert measured == pytest.approx(float(np.mean(expected)), rel=1e-6)
+
+
+def test_calibration_starts_must_be_positive():
+    with pytest.raises(ValueError, match="calibration_starts = 0, expected >= 1"):
+        build("impulse", {"calibration_starts": 0}, SYSTEM)
+
+
 def test_training_reports_and_corrects_the_bias(impulse_run):
     folder, proc = impulse_run
     assert "temperature_bias_before" in proc.stderr and "drag" in proc.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import ATOMIC_MASS, INPUTS, PAPER, deck_env, lmp
@@ -75,3 +76,16 @@ def test_the_table_prints_every_system():
     rows = proc.stdout.splitlines()[1:]
     assert [row.split()[0] for row in rows] == list(PAPER)
     assert "7.69 A/ps" in rows[3]  # silicon at 2000 K
+
+
+def test_results_makes_held_out_data_with_each_systems_own_deck(tmp_path):
+    """python -m ogn_lammps.results --make-heldout runs inputs/<sys>_ground_truth.in with the
+    held-out seed (it once pointed one folder above inputs/)."""
+    from ogn_lammps.results import heldout_command
+
+    for name in systems.names():
+        cmd = heldout_command(name, tmp_path / name, rep=2)
+        deck = Path(cmd[cmd.index("-in") + 1])
+        assert deck.is_file(), deck
+        assert deck.name == f"{name}_ground_truth.in"
+        assert cmd[cmd.index("seed") + 1] == "2027" and cmd[cmd.index("rep") + 1] == "2"

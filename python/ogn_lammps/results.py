@@ -38,7 +38,7 @@ PAPER = {"lj": "0.03 / 0.32"}
 
 
 def heldout_command(system: str, folder: Path, rep: int = 1, ntest: int = 2, nsteps: int = 2000) -> list[str]:
-    cmd = [str(Path(sys.executable).parent / "lmp"), "-in", str(inputs_dir().parent / f"{system}_ground_truth.in"),
+    cmd = [str(Path(sys.executable).parent / "lmp"), "-in", str(inputs_dir() / f"{system}_ground_truth.in"),
            "-var", "inputs", str(inputs_dir()), "-var", "out", str(folder), "-var", "seed", str(HELDOUT_SEED + rep - 1),
            "-var", "ntrain", "0", "-var", "ntest", str(ntest), "-var", "nsteps", str(nsteps), "-screen", "none"]
     return cmd + (["-var", "rep", str(rep)] if rep > 1 else [])

@@ -660,7 +660,8 @@ class Trainer:
         """The architecture's end-of-training calibration on held-out pairs (the dataset's test
         split), e.g. the temperature bias per inference and its correction; logged and kept."""
         self.model.eval()
-        self.final = self.model.finalize(self.calibration_samples(self.test_pairs), self.rollout_starts())
+        self.final = self.model.finalize(self.calibration_samples(self.test_pairs), self.rollout_starts(
+            int(getattr(self.model.config, "calibration_starts", 8))))
         self.model.train()
         self.test_loss = self.evaluate_test()
         if self.final:
@@ -706,6 +707,9 @@ def main(argv=None) -> int:
     p.add_argument("--calibration-target", choices=["trend", "temperature"],
                    help="structured OGN: what the rollout calibration drives to zero (overrides [model] "
                    "calibration_target; allowed with --resume like --calibration-inferences)")
+    p.add_argument("--calibration-starts", type=int, metavar="N",
+                   help="structured OGN: test-split states the rollout calibration starts from (overrides "
+                   "[model] calibration_starts, default 8; allowed with --resume like --calibration-inferences)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     try:
@@ -727,7 +731,8 @@ def main(argv=None) -> int:
             if value is not None:
                 config[section][key] = value
         calibration = {key: value for key, value in (("calibration_inferences", args.calibration_inferences),
-                                                     ("calibration_target", args.calibration_target))
+                                                     ("calibration_target", args.calibration_target),
+                                                     ("calibration_starts", args.calibration_starts))
                        if value is not None}
         if not args.resume:
             config["model"].update(calibration)

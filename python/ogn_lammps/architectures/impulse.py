@@ -62,6 +62,10 @@ class ImpulseConfig:
     # along the rollouts, or "temperature", their mean kinetic energy against the data's own
     # (a model that loses energy in its first inferences and then holds it has no trend)
     calibration_target: str = "trend"
+    # how many evenly spaced test-split states the rollout calibration starts from: the
+    # "temperature" target's spread between starts is about +-6% for silicon, so 8 starts
+    # leave about +-2% on the mean
+    calibration_starts: int = 8
     # > 0: per-atom angular moments in this many radial channels enter every pair (docs/model.md,
     # "Angular moments"): the bond-angle information of three-body potentials (Stillinger-Weber)
     moments: int = 0
@@ -99,6 +103,8 @@ class PairImpulseOGN(nn.Module):
             raise ValueError(f"impulse model needs stages >= 1, width >= 1, n_rbf >= 2, moments >= 0, got {config}")
         if len(masses) != config.n_types:
             raise ValueError(f"impulse model: {len(masses)} masses for {config.n_types} types")
+        if config.calibration_starts < 1:
+            raise ValueError(f"impulse model: calibration_starts = {config.calibration_starts}, expected >= 1")
         if config.calibration_target not in ("trend", "temperature"):
             raise ValueError(f"impulse model: calibration_target = {config.calibration_target!r}, "
                              "expected \"trend\" or \"temperature\"")
