@@ -280,6 +280,7 @@ def test_calibration_starts_must_be_positive():
 def test_training_reports_and_corrects_the_bias(impulse_run):
     folder, proc = impulse_run
     assert "temperature_bias_before" in proc.stderr and "drag" in proc.stderr
+    assert re.search(r"rollout calibration 1/10: drag \S+, trend \S+ \(\d+ starts x \d+ inferences\)", proc.stderr)
     _, meta = load_model(folder / "model.pt")
     assert meta["architecture"] == "impulse"
     assert meta["program"] == {"stages": 3, "exchange": [3, 9, 9], "node_input": "velocities"}

@@ -35,6 +35,7 @@ their owners' values on entry.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import asdict, dataclass
 from typing import Dict, Tuple
 
@@ -486,9 +487,17 @@ class PairImpulseOGN(nn.Module):
         (silicon, 200 inferences: +0.0039 per inference at gamma 0.0010, +0.0001 at 0.0021,
         -0.0018 at 0.0035), so secant steps alone overshoot: once two gammas bracket a sign
         change, the bracket is halved instead. The same holds for the "temperature" target."""
+        target = self.config.calibration_target
+
+        def say(g: float, t: float) -> None:  # minutes of rollouts: show the search
+            print(f"train: rollout calibration {len(measured)}/{evaluations}: drag {g:.6g}, {target} {t:+.4g} "
+                  f"({len(starts)} starts x {self.config.calibration_inferences} inferences)",
+                  file=sys.stderr, flush=True)
+
         t0 = self.rollout_trend(starts)
-        result[f"rollout_{self.config.calibration_target}_before"] = t0
+        result[f"rollout_{target}_before"] = t0
         measured = [(g0, t0)]
+        say(g0, t0)
         # first guess: a trend t0 per inference cancelled like a one-step bias of t0; a mean
         # temperature bias builds up over the rollout, taken here as over a tenth of it
         per_step = t0 if math.isfinite(t0) else 0.01
@@ -498,6 +507,7 @@ class PairImpulseOGN(nn.Module):
         for _ in range(evaluations - 1):
             self.drag.fill_(g1)
             measured.append((g1, self.rollout_trend(starts)))
+            say(*measured[-1])
             hot = [(g, t) for g, t in measured if t > 0]
             cold = [(g, t) for g, t in measured if t <= 0]
             if hot and cold:  # bracketed: halve between the hottest-drag cold and the coldest-drag hot
