@@ -189,3 +189,26 @@ def test_rollout_refuses_a_model_for_another_system(exported_model, tmp_path, ti
     assert proc.returncode == 2
     assert "model expects MD timestep 0.005, dataset" in proc.stderr and "has 0.002" in proc.stderr
     assert not (tmp_path / "r.h5").exists()
+
+
+def test_non_finite_metadata_is_written_as_strict_json(exported_model, tmp_path):
+    """A calibration whose first rollouts blew up records +inf; Python's json would write
+    `Infinity`, which fix ogn's JSON parser rejects (the model would not load in LAMMPS)."""
+    import json
+    import math
+    import zipfile
+
+    from ogn_lammps import model_file
+
+    module, meta = load_model(exported_model)
+    meta["calibration"] = {"rollout_temperature_before": math.inf, "drag": 0.002, "nested": [-math.inf, math.nan]}
+    model_file.save(module, meta, tmp_path / "m.pt")
+    with zipfile.ZipFile(tmp_path / "m.pt") as z:
+        text = z.read(next(n for n in z.namelist() if n.endswith("extra/metadata.json"))).decode()
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    strict = json.loads(text, parse_constant=refuse)
+    assert strict["calibration"] == {"rollout_temperature_before": None, "drag": 0.002, "nested": [None, None]}
+    assert load_model(tmp_path / "m.pt")[1]["calibration"]["drag"] == 0.002

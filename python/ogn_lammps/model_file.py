@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import time
 from pathlib import Path
 
@@ -73,10 +74,25 @@ def check_program(program, where: str) -> dict:
     return program
 
 
+def strict_json(value):
+    """`value` with every non-finite float as None: Python's json writes inf as `Infinity`, which
+    is not JSON, and fix ogn's parser rejects the whole file (a calibration rollout that blew up
+    records +inf)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(item) for item in value]
+    return value
+
+
 def save(scripted: torch.jit.ScriptModule, meta: dict, path: str | Path) -> bytes:
-    """Serialize to memory, read it back and check it, then write `path` atomically."""
+    """Serialize to memory, read it back and check it, then write `path` atomically. Non-finite
+    numbers in `meta` are written as null."""
+    meta = strict_json(meta)
     buffer = io.BytesIO()
-    torch.jit.save(scripted, buffer, _extra_files={"metadata.json": json.dumps(meta, indent=1)})
+    torch.jit.save(scripted, buffer, _extra_files={"metadata.json": json.dumps(meta, indent=1, allow_nan=False)})
     buffer.seek(0)
     _, meta_back = read(buffer, "the serialized model")
     if meta_back != meta:
