@@ -10,7 +10,8 @@ equilibrated box), it measures MD-equivalent atom-steps per second:
 and prints the ratios, with the fix's achieved GFLOP/s (the model's FLOPs from its metadata over
 the model time the fix reports) against this CPU's matmul peak measured in the same run, the
 model's FLOPs per pair of atoms, where the fix's time goes per inference (graph: pairs from the
-neighbour list; model: the kernel or TorchScript; exchange: node rows between ranks), and the
+neighbour list; model: the kernel or TorchScript; exchange: node rows between ranks, and the
+part of it spent waiting for the slower rank), and the
 fix's own memory per atom. A summary gives the cost per atom-step across sizes and the speed-up
 of more ranks or threads. Both LAMMPS runs use the same cores: fix ogn on `--ranks` MPI ranks
 with `--threads` kernel threads each, velocity-Verlet on ranks x threads MPI ranks.
@@ -116,7 +117,8 @@ def loop_time(output: str) -> tuple[float, int]:
 
 
 FIX_REPORT = (r"fix ogn: \d+ inferences, per inference \(slowest rank\): graph ([\d.]+) ms, model ([\d.]+) ms, "
-              r"node exchange ([\d.]+) ms; (\d+) edges on the busiest rank; (\d+) bytes per atom")
+              r"node exchange ([\d.]+) ms \(([\d.]+) ms of it waiting for the other ranks\); (\d+) edges on the "
+              r"busiest rank; (\d+) bytes per atom")
 
 
 def benchmark(system: str, model_path: Path, data: Path, target: int, ranks: int, threads: int, folder: Path,
@@ -157,7 +159,8 @@ run 2
 run {inferences}"""), folder, ranks, "ogn")
     ogn_time, ogn_n = loop_time(ogn)
     fix_rate = n * k * ogn_n / ogn_time
-    graph_ms, model_ms, exchange_ms, edges, bytes_per_atom = (float(x) for x in re.findall(FIX_REPORT, ogn)[-1])
+    graph_ms, model_ms, exchange_ms, wait_ms, edges, bytes_per_atom = (
+        float(x) for x in re.findall(FIX_REPORT, ogn)[-1])
 
     python_rate = float("nan")
     if ranks == 1 and threads == 1 and n <= python_up_to:
@@ -180,7 +183,7 @@ run {inferences}"""), folder, ranks, "ogn")
     flops = per_pair * edges / 2
     return dict(system=system, n=n, k=k, ranks=ranks, threads=threads, cores=ranks * threads, edges_per_atom=edges / (n / ranks), md=md_rate, fix=fix_rate,
                 python=python_rate, gflops=flops / (model_ms / 1e3) / 1e9, flops_per_pair=per_pair,
-                graph_ms=graph_ms, model_ms=model_ms, exchange_ms=exchange_ms, bytes_per_atom=bytes_per_atom,
+                graph_ms=graph_ms, model_ms=model_ms, exchange_ms=exchange_ms, wait_ms=wait_ms, bytes_per_atom=bytes_per_atom,
                 us_per_atom_step=1e6 / fix_rate * ranks * threads)
 
 
@@ -227,7 +230,7 @@ def main(argv=None) -> int:
           f"{peak['square']:.1f} for 1024^3", flush=True)
     header = (f"{'system':<9} {'N':>6} {'k':>3} {'ranks':>5} {'thr.':>4} {'edges/atom':>10} | {'MD atom-steps/s':>15} "
               f"{'fix ogn':>10} {'Python':>10} | {'fix/MD':>7} {'fix/Python':>10} | {'GFLOP/s':>7} {'/peak':>6} | "
-              f"{'FLOP/pair':>9} | {'graph ms':>8} {'model ms':>8} {'exch. ms':>8} | {'bytes/atom':>10}")
+              f"{'FLOP/pair':>9} | {'graph ms':>8} {'model ms':>8} {'exch. ms':>8} {'wait ms':>7} | {'bytes/atom':>10}")
     rows = []
     for system in args.systems:
         if args.models:
@@ -246,7 +249,7 @@ def main(argv=None) -> int:
                       f"{r['md']:>15.3g} {r['fix']:>10.3g} {r['python']:>10.3g} | {r['fix'] / r['md']:>7.3f} "
                       f"{r['fix'] / r['python']:>10.2f} | {r['gflops']:>7.1f} {r['gflops'] / peak['edge']:>6.2f} | "
                       f"{r['flops_per_pair']:>9.0f} | {r['graph_ms']:>8.2f} {r['model_ms']:>8.2f} "
-                      f"{r['exchange_ms']:>8.2f} | {r['bytes_per_atom']:>10.0f}", flush=True)
+                      f"{r['exchange_ms']:>8.2f} {r['wait_ms']:>7.2f} | {r['bytes_per_atom']:>10.0f}", flush=True)
     print_summary(rows)
     return 0
 

@@ -356,7 +356,7 @@ void FixOGN::init_list(int, NeighList *ptr)
 void FixOGN::setup(int)
 {
   mapped_at = -1;    // setup may have exchanged and sorted the atoms
-  time_graph = time_model = time_comm = 0.0;
+  time_graph = time_model = time_comm = time_wait = 0.0;
   ninference = nedges_total = 0;
   // the fixes defined before us have applied their setup forces; later ones have not yet
   post_force(0);
@@ -611,6 +611,19 @@ void FixOGN::build_pairs()
 }
 
 /* ----------------------------------------------------------------------
+   every exchange waits for the slowest rank anyway; a barrier first separates that wait
+   (load imbalance, a busy core) from the transfer itself in the report (one more
+   synchronization, microseconds on one node)
+------------------------------------------------------------------------- */
+
+void FixOGN::wait_for_other_ranks()
+{
+  const double start = platform::walltime();
+  MPI_Barrier(world);
+  time_wait += platform::walltime() - start;
+}
+
+/* ----------------------------------------------------------------------
    rows: nlocal + nforeign rows of `width` doubles with the local rows set; the rows of
    ghost nodes owned by other ranks are refreshed from their owners
 ------------------------------------------------------------------------- */
@@ -621,6 +634,7 @@ void FixOGN::exchange_rows(double *rows, int width)
   comm_width = width;
   if (comm_rows.size() < (size_t) nall * width) comm_rows.resize((size_t) nall * width);
   const double start = platform::walltime();
+  wait_for_other_ranks();
   memcpy(comm_rows.data(), rows, (size_t) nlocal * width * sizeof(double));
   comm->forward_comm(this, width);
   time_comm += platform::walltime() - start;
@@ -637,6 +651,7 @@ void FixOGN::return_foreign_sums(double *sums, int width)
 {
   const int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
   const double start = platform::walltime();
+  wait_for_other_ranks();
   reverse_width = width;
   returned.assign((size_t) nall * width, 0.0);
   for (int n = nlocal; n < nlocal + nforeign; n++)
@@ -811,10 +826,10 @@ torch::Tensor FixOGN::torch_inference()
 
 void FixOGN::check_kernel(const double *fused)
 {
-  const double saved[3] = {time_graph, time_model, time_comm};
+  const double saved[4] = {time_graph, time_model, time_comm, time_wait};
   const bigint saved_edges = nedges_total;
   auto reference = torch_inference();
-  time_graph = saved[0], time_model = saved[1], time_comm = saved[2];
+  time_graph = saved[0], time_model = saved[1], time_comm = saved[2], time_wait = saved[3];
   nedges_total = saved_edges;
 
   const double *ref = reference.data_ptr<double>();
@@ -850,8 +865,8 @@ void FixOGN::post_run()
   if (ninference == 0) return;
   // the fix's own buffers (graph, node rows, exchange) per local atom, largest over the ranks
   const double bytes = memory_usage() / std::max(1, atom->nlocal);
-  double local[5] = {time_graph, time_model - time_comm, time_comm, (double) nedges_total, bytes}, most[5];
-  MPI_Allreduce(local, most, 5, MPI_DOUBLE, MPI_MAX, world);
+  double local[6] = {time_graph, time_model - time_comm, time_comm, (double) nedges_total, bytes, time_wait}, most[6];
+  MPI_Allreduce(local, most, 6, MPI_DOUBLE, MPI_MAX, world);
   const double ms = 1e3 / (double) ninference;
   if (comm->me == 0 && !kernel_check.empty()) {
     utils::logmesg(lmp, "fix ogn: fused kernel checked against the model's forward() on the first inference: "
@@ -862,8 +877,10 @@ void FixOGN::post_run()
   if (comm->me == 0)
     utils::logmesg(lmp,
                    "fix ogn: {} inferences, per inference (slowest rank): graph {:.3f} ms, model {:.3f} ms, "
-                   "node exchange {:.3f} ms; {:.0f} edges on the busiest rank; {:.0f} bytes per atom\n",
-                   ninference, most[0] * ms, most[1] * ms, most[2] * ms, most[3] / (double) ninference, most[4]);
+                   "node exchange {:.3f} ms ({:.3f} ms of it waiting for the other ranks); {:.0f} edges on the "
+                   "busiest rank; {:.0f} bytes per atom\n",
+                   ninference, most[0] * ms, most[1] * ms, most[2] * ms, most[5] * ms, most[3] / (double) ninference,
+                   most[4]);
 }
 
 /* ----------------------------------------------------------------------

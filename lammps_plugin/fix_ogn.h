@@ -110,7 +110,7 @@ class FixOGN : public Fix {
   double pe_last, energy_before, energy_scale;
 
   // wall time per phase over the current run, reported by post_run()
-  double time_graph, time_model, time_comm;
+  double time_graph, time_model, time_comm, time_wait;    // time_wait: part of time_comm
   bigint ninference, nedges_total;
 
   void read_model(const std::string &path);
@@ -119,6 +119,7 @@ class FixOGN : public Fix {
   void map_nodes();
   torch::Tensor build_edges(torch::Tensor &edge_vectors);
   void build_pairs();
+  void wait_for_other_ranks();
   void exchange_rows(double *rows, int width);
   void return_foreign_sums(double *sums, int width);
   torch::Tensor exchange(const torch::Tensor &rows);

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import importlib.util
 import re
 from pathlib import Path
 
@@ -538,6 +539,15 @@ def test_fused_kernel_computes_the_angular_moments(impulse_run, tiny_lj, tmp_pat
         plain[1].velocities - plain[0].velocities).max()
 
 
+def benchmark_report_pattern() -> str:
+    """The regular expression with which benchmarks/fix_ogn.py reads the fix's timing line."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "fix_ogn.py"
+    spec = importlib.util.spec_from_file_location("benchmark_fix_ogn", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FIX_REPORT
+
+
 @pytest.mark.slow
 def test_a_model_with_angular_moments_on_one_and_two_ranks(impulse_run, tiny_lj, tmp_path):
     """On two ranks the moments of ghost atoms come from their owners (fused kernel: reverse
@@ -555,8 +565,16 @@ def test_a_model_with_angular_moments_on_one_and_two_ranks(impulse_run, tiny_lj,
     assert failure is None
     change = vs[1] - first.velocities
     assert np.abs(one[1].velocities - vs[1]).max() <= 1e-5 * np.abs(change).max()
+    report = benchmark_report_pattern()
+    (_, _, exchange_ms, wait_ms, _, _), = re.findall(report, proc.stdout)
+    assert float(exchange_ms) == 0.0 and float(wait_ms) == 0.0    # one rank exchanges nothing
     for kernel in ("fused", "torch"):
-        run_ogn(tmp_path / kernel, model, tiny_lj / "equilibrated.data", ninf=4, mpi=2, procs="* * *", kernel=kernel)
+        two_proc = run_ogn(tmp_path / kernel, model, tiny_lj / "equilibrated.data", ninf=4, mpi=2, procs="* * *",
+                           kernel=kernel)
+        # the timing line benchmarks/fix_ogn.py reads: the wait for the other rank is part of
+        # the exchange
+        (_, _, exchange_ms, wait_ms, _, _), = re.findall(report, two_proc.stdout)
+        assert 0.0 <= float(wait_ms) <= float(exchange_ms) and float(exchange_ms) > 0.0, (kernel, exchange_ms, wait_ms)
         two = frames(tmp_path / kernel)
         assert np.abs(one[-1].positions - two[-1].positions).max() <= 1e-4 * spacing(one[-1]), kernel
         assert np.abs(one[-1].velocities - two[-1].velocities).max() <= 1e-4 * np.abs(one[-1].velocities).max()
