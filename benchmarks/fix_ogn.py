@@ -17,7 +17,7 @@ of more ranks or threads. Both LAMMPS runs use the same cores: fix ogn on `--ran
 with `--threads` kernel threads each, velocity-Verlet on ranks x threads MPI ranks.
 
     python benchmarks/fix_ogn.py [--systems lj sio2] [--sizes 265 2000 10000] [--ranks 1 2]
-        [--threads 1 2] [--kernel auto|fused|torch] [--models DIR] [--work DIR]
+        [--threads 1 2] [--newton on off] [--kernel auto|fused|torch] [--models DIR] [--work DIR]
 
 Without --models, each system gets a model of its configs/<sys>_fast.toml architecture
 (configs/<sys>_ogn_fast.toml, the paper's Fast-OGN, where there is none) trained for 1 step on a short ground-truth run: its speed is that of a fully
@@ -122,7 +122,7 @@ FIX_REPORT = (r"fix ogn: \d+ inferences, per inference \(slowest rank\): graph (
 
 
 def benchmark(system: str, model_path: Path, data: Path, target: int, ranks: int, threads: int, folder: Path,
-              kernel: str, python_up_to: int) -> dict:
+              kernel: str, python_up_to: int, newton: str = "on") -> dict:
     """One system and size: velocity-Verlet on ranks x threads MPI ranks, fix ogn on `ranks`
     ranks of `threads` threads each (the same cores), the Python rollout on one thread."""
     entry = systems.get(system)
@@ -153,7 +153,7 @@ run {md_steps}"""), folder, ranks * threads, "md")
 pair_coeff * *
 timestep {k * dt}
 write_dump all custom start.dump id type xu yu zu vx vy vz modify sort id format float %.17g
-fix ogn all ogn {model_path} {k} kernel {kernel} threads {threads}
+fix ogn all ogn {model_path} {k} kernel {kernel} threads {threads} newton {newton}
 thermo 0
 run 2
 run {inferences}"""), folder, ranks, "ogn")
@@ -181,7 +181,8 @@ run {inferences}"""), folder, ranks, "ogn")
     # a pair is an unordered pair of atoms (two edges of the graph)
     per_pair = meta["flops_per_atom"] / (meta["edges_per_atom"] / 2)
     flops = per_pair * edges / 2
-    return dict(system=system, n=n, k=k, ranks=ranks, threads=threads, cores=ranks * threads, edges_per_atom=edges / (n / ranks), md=md_rate, fix=fix_rate,
+    return dict(system=system, n=n, k=k, ranks=ranks, threads=threads, newton=newton if ranks > 1 else "-",
+                cores=ranks * threads, edges_per_atom=edges / (n / ranks), md=md_rate, fix=fix_rate,
                 python=python_rate, gflops=flops / (model_ms / 1e3) / 1e9, flops_per_pair=per_pair,
                 graph_ms=graph_ms, model_ms=model_ms, exchange_ms=exchange_ms, wait_ms=wait_ms, bytes_per_atom=bytes_per_atom,
                 us_per_atom_step=1e6 / fix_rate * ranks * threads)
@@ -191,11 +192,12 @@ def print_summary(rows: list) -> None:
     """Cost per atom across sizes (flat is the goal) and the speed-up of more ranks or threads."""
     print("\ncost per atom and MD step of fix ogn (core-microseconds: wall time x cores / atom-steps)")
     for system in dict.fromkeys(r["system"] for r in rows):
-        for layout in dict.fromkeys((r["ranks"], r["threads"]) for r in rows if r["system"] == system):
-            mine = [r for r in rows if r["system"] == system and (r["ranks"], r["threads"]) == layout]
+        for layout in dict.fromkeys((r["ranks"], r["threads"], r["newton"]) for r in rows if r["system"] == system):
+            mine = [r for r in rows if r["system"] == system and (r["ranks"], r["threads"], r["newton"]) == layout]
             costs = [r["us_per_atom_step"] for r in mine]
             sizes = ", ".join(f"{r['n']}: {r['us_per_atom_step']:.3g}" for r in mine)
-            print(f"  {system:<9} {layout[0]} rank(s) x {layout[1]} thread(s): {sizes}; "
+            newton = f", newton {layout[2]}" if layout[2] != "-" else ""
+            print(f"  {system:<9} {layout[0]} rank(s) x {layout[1]} thread(s){newton}: {sizes}; "
                   f"largest/smallest {max(costs) / min(costs):.2f}")
     single = {(r["system"], r["n"]): r for r in rows if r["cores"] == 1}
     more = [r for r in rows if r["cores"] > 1 and (r["system"], r["n"]) in single]
@@ -203,7 +205,8 @@ def print_summary(rows: list) -> None:
         print("speed-up over 1 core (same atoms): fix ogn, and velocity-Verlet on as many ranks as cores")
         for r in more:
             one = single[(r["system"], r["n"])]
-            print(f"  {r['system']:<9} N {r['n']:>6}: {r['ranks']} rank(s) x {r['threads']} thread(s) "
+            newton = f", newton {r['newton']}" if r["newton"] != "-" else ""
+            print(f"  {r['system']:<9} N {r['n']:>6}: {r['ranks']} rank(s) x {r['threads']} thread(s){newton} "
                   f"{r['fix'] / one['fix']:.2f}x (velocity-Verlet on {r['cores']} ranks {r['md'] / one['md']:.2f}x)")
 
 
@@ -216,6 +219,9 @@ def main(argv=None) -> int:
     p.add_argument("--threads", nargs="+", type=int, default=[1],
                    help="fused-kernel threads per rank (default 1; e.g. 1 2); velocity-Verlet runs on "
                         "ranks x threads MPI ranks, the same cores")
+    p.add_argument("--newton", nargs="+", choices=["on", "off"], default=["on"],
+                   help="fix ogn's newton keyword on several ranks (default on; e.g. on off): a pair with "
+                        "another rank's atom computed once and its share sent back, or by both ranks")
     p.add_argument("--kernel", choices=["auto", "fused", "torch"], default="auto",
                    help="fix ogn's kernel keyword (default auto: fused for the structured OGN on a CPU)")
     p.add_argument("--python-up-to", type=int, default=20000,
@@ -228,7 +234,7 @@ def main(argv=None) -> int:
     peak = matmul_peak()
     print(f"matmul peak on 1 thread: {peak['edge']:.1f} GFLOP/s for (8192x64)@(64x64), "
           f"{peak['square']:.1f} for 1024^3", flush=True)
-    header = (f"{'system':<9} {'N':>6} {'k':>3} {'ranks':>5} {'thr.':>4} {'edges/atom':>10} | {'MD atom-steps/s':>15} "
+    header = (f"{'system':<9} {'N':>6} {'k':>3} {'ranks':>5} {'thr.':>4} {'newt.':>5} {'edges/atom':>10} | {'MD atom-steps/s':>15} "
               f"{'fix ogn':>10} {'Python':>10} | {'fix/MD':>7} {'fix/Python':>10} | {'GFLOP/s':>7} {'/peak':>6} | "
               f"{'FLOP/pair':>9} | {'graph ms':>8} {'model ms':>8} {'exch. ms':>8} {'wait ms':>7} | {'bytes/atom':>10}")
     rows = []
@@ -238,13 +244,16 @@ def main(argv=None) -> int:
         else:
             model, data = prepare(system, args.work)
         for size in args.sizes:
-            for ranks, threads in itertools.product(args.ranks, args.threads):
+            for ranks, threads, newton in itertools.product(args.ranks, args.threads, args.newton):
+                if ranks == 1 and newton != args.newton[0]:
+                    continue    # one rank has no other rank's atoms
                 r = benchmark(system, model, data, size, ranks, threads,
-                              args.work / system / f"n{size}_r{ranks}_t{threads}", args.kernel, args.python_up_to)
+                              args.work / system / f"n{size}_r{ranks}_t{threads}_newton{newton}", args.kernel,
+                              args.python_up_to, newton)
                 rows.append(r)
                 if len(rows) == 1:
                     print(header)
-                print(f"{r['system']:<9} {r['n']:>6} {r['k']:>3} {r['ranks']:>5} {r['threads']:>4} "
+                print(f"{r['system']:<9} {r['n']:>6} {r['k']:>3} {r['ranks']:>5} {r['threads']:>4} {r['newton']:>5} "
                       f"{r['edges_per_atom']:>10.1f} | "
                       f"{r['md']:>15.3g} {r['fix']:>10.3g} {r['python']:>10.3g} | {r['fix'] / r['md']:>7.3f} "
                       f"{r['fix'] / r['python']:>10.2f} | {r['gflops']:>7.1f} {r['gflops'] / peak['edge']:>6.2f} | "

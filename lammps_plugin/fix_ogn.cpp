@@ -47,7 +47,8 @@ bool close(double a, double b, double rel) { return std::fabs(a - b) <= rel * st
 /* ---------------------------------------------------------------------- */
 
 FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
-    Fix(lmp, narg, arg), device(torch::kCPU), dtype(torch::kFloat32), kernel_checked(false), list(nullptr),
+    Fix(lmp, narg, arg), device(torch::kCPU), dtype(torch::kFloat32), kernel_checked(false), newton_pairs(true),
+    list(nullptr),
     mapped_at(-1), nforeign(0),
     kick_flag(false), energy_flag(false), pe(nullptr), pe_last(0.0), energy_before(0.0), energy_scale(1.0)
 {
@@ -80,6 +81,8 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
       kernel_request = arg[iarg + 1];
       if (kernel_request != "auto" && kernel_request != "fused" && kernel_request != "torch")
         error->all(FLERR, "fix ogn: kernel must be auto, fused or torch, got {}", kernel_request);
+    } else if (strcmp(arg[iarg], "newton") == 0) {
+      newton_pairs = utils::logical(FLERR, arg[iarg + 1], false, lmp);
     } else if (strcmp(arg[iarg], "threads") == 0) {
       if (strcmp(arg[iarg + 1], "auto") != 0) {
         threads = utils::is_integer(arg[iarg + 1]) ? utils::inumeric(FLERR, arg[iarg + 1], false, lmp) : 0;
@@ -87,7 +90,7 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
           error->all(FLERR, "fix ogn: threads must be auto or a positive integer, got {}", arg[iarg + 1]);
       }
     } else {
-      error->all(FLERR, "fix ogn: unknown keyword {} (expected device, dtype, kernel, threads or energy)",
+      error->all(FLERR, "fix ogn: unknown keyword {} (expected device, dtype, kernel, threads, newton or energy)",
                  arg[iarg]);
     }
   }
@@ -115,7 +118,8 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
                    "{}\n",
                    model_file, architecture, system_name, exchange_widths.size(), cutoff, k, dt_model,
                    device.is_cuda() ? "cuda (node-local rank mod visible GPUs)" : "cpu", dtype_request, nprocs,
-                   kernel ? "fused CPU kernel, " + std::to_string(kernel->threads()) + " thread(s), " + kernel->isa()
+                   kernel ? "fused CPU kernel, " + std::to_string(kernel->threads()) + " thread(s), " + kernel->isa() +
+                       (nprocs > 1 ? std::string(", newton ") + (newton_pairs ? "on" : "off") : std::string())
                    : std::string("TorchScript forward()") +
                        (architecture == "impulse" && kernel_request == "auto" ? " (no fused kernel: " + no_kernel + ")"
                                                                              : std::string()));
@@ -485,8 +489,9 @@ void FixOGN::map_nodes()
   // table in order, as in the Python rollout's sorted graph
   cand_i.clear(), cand_j.clear(), half_i.clear(), half_j.clear(), self_i.clear(), self_j.clear();
   // the fused kernel needs each unordered pair once; the full candidates only until its check.
-  // A pair with a foreign atom is computed by the rank of the smaller atom id, which returns
-  // the foreign atom's share to its owner (newton on)
+  // A pair with a foreign atom is computed either by the rank of the smaller atom id, which
+  // returns the foreign atom's share to its owner (newton on), or by both ranks, each keeping
+  // its own atom's share (newton off: a few % more pairs, no reverse communication)
   const bool full = !kernel || !kernel_checked;
   std::vector<std::pair<int, int>> row;
   const int *ilist = list->ilist, *numneigh = list->numneigh;
@@ -510,7 +515,7 @@ void FixOGN::map_nodes()
     std::sort(row.begin(), row.end());
     for (const auto &pair : row) {
       if (full) cand_i.push_back(i), cand_j.push_back(pair.second);
-      const bool once = pair.first < nlocal ? i < pair.first : tag[i] < tag[pair.second];
+      const bool once = pair.first < nlocal ? i < pair.first : !newton_pairs || tag[i] < tag[pair.second];
       if (kernel && once) half_i.push_back(i), half_j.push_back(pair.second);
       // an atom's own images: their impulses cancel, but they count in its angular moments
       if (kernel && pair.first == i) self_i.push_back(i), self_j.push_back(pair.second);
@@ -752,7 +757,7 @@ const double *FixOGN::fused_inference()
                                           (int64_t) pair_src32.size(), self_src32.data(), self_vec.data(),
                                           (int64_t) self_src32.size());
     if (nprocs > 1) {
-      return_foreign_sums(moments, mw);
+      if (newton_pairs) return_foreign_sums(moments, mw);
       exchange_rows(moments, mw);
     }
     kernel->use_moments(nnodes);
@@ -764,7 +769,7 @@ const double *FixOGN::fused_inference()
     if (nprocs > 1) exchange_rows(in, s == 0 ? 3 : 9);
     double *sums = kernel->pair_sums(s, nnodes, node_types.data(), in, pair_src32.data(), pair_dst32.data(),
                                      pair_vec.data(), (int64_t) pair_src32.size());
-    if (nprocs > 1) return_foreign_sums(sums, 6);
+    if (nprocs > 1 && newton_pairs) return_foreign_sums(sums, 6);
     kernel->update(s, nnodes, node_types.data(), in, sums, rows_out.data());
     rows_in.swap(rows_out);
     in = rows_in.data();

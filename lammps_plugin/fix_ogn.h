@@ -59,6 +59,7 @@ class FixOGN : public Fix {
   // model's forward() on the first inference; otherwise the TorchScript forward() itself
   std::unique_ptr<ogn::ImpulseKernel> kernel;
   bool kernel_checked;
+  bool newton_pairs;    // fused kernel, several ranks: a pair with a foreign atom on one rank (on) or both (off)
   std::vector<double> kernel_check;    // its largest differences (dr, dv), until reported
 
   class NeighList *list;

@@ -374,10 +374,15 @@ def test_fix_matches_the_python_rollout(impulse_run, impulse_serial):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("ranks, grid", [(2, "* * *"), (4, "2 2 1")])
-def test_mpi_ranks_agree_and_conserve_momentum(impulse_run, impulse_serial, tiny_lj, tmp_path, ranks, grid):
+@pytest.mark.parametrize("ranks, grid, newton", [(2, "* * *", "on"), (4, "2 2 1", "on"), (2, "* * *", "off"),
+                                                 (4, "2 2 1", "off")])
+def test_mpi_ranks_agree_and_conserve_momentum(impulse_run, impulse_serial, tiny_lj, tmp_path, ranks, grid, newton):
+    """Newton on: a pair with another rank's atom is computed once and the other atom's share
+    is sent back; off: both ranks compute it and keep their own atom's share."""
     out = tmp_path / "mpi"
-    run_ogn(out, impulse_run[0] / "model.pt", tiny_lj / "equilibrated.data", mpi=ranks, procs=grid)
+    proc = run_ogn(out, impulse_run[0] / "model.pt", tiny_lj / "equilibrated.data", mpi=ranks, procs=grid,
+                   newton=newton)
+    assert re.search(rf"fused CPU kernel, 1 thread\(s\), \w+, newton {newton}\n", proc.stdout), proc.stdout
     one, many = frames(impulse_serial), frames(out)
     assert len(one) == len(many) == 21
     # float32 rounding (1e-7), grown by the chaos of 100 MD steps
@@ -568,14 +573,14 @@ def test_a_model_with_angular_moments_on_one_and_two_ranks(impulse_run, tiny_lj,
     report = benchmark_report_pattern()
     (_, _, exchange_ms, wait_ms, _, _), = re.findall(report, proc.stdout)
     assert float(exchange_ms) == 0.0 and float(wait_ms) == 0.0    # one rank exchanges nothing
-    for kernel in ("fused", "torch"):
-        two_proc = run_ogn(tmp_path / kernel, model, tiny_lj / "equilibrated.data", ninf=4, mpi=2, procs="* * *",
-                           kernel=kernel)
+    for kernel, newton in (("fused", "on"), ("fused", "off"), ("torch", "on")):
+        two_proc = run_ogn(tmp_path / f"{kernel}_{newton}", model, tiny_lj / "equilibrated.data", ninf=4, mpi=2,
+                           procs="* * *", kernel=kernel, newton=newton)
         # the timing line benchmarks/fix_ogn.py reads: the wait for the other rank is part of
         # the exchange
         (_, _, exchange_ms, wait_ms, _, _), = re.findall(report, two_proc.stdout)
         assert 0.0 <= float(wait_ms) <= float(exchange_ms) and float(exchange_ms) > 0.0, (kernel, exchange_ms, wait_ms)
-        two = frames(tmp_path / kernel)
+        two = frames(tmp_path / f"{kernel}_{newton}")
         assert np.abs(one[-1].positions - two[-1].positions).max() <= 1e-4 * spacing(one[-1]), kernel
         assert np.abs(one[-1].velocities - two[-1].velocities).max() <= 1e-4 * np.abs(one[-1].velocities).max()
         assert momentum_drift(two) < 1e-6
