@@ -184,7 +184,8 @@ run {inferences}"""), folder, ranks, "ogn")
     return dict(system=system, n=n, k=k, ranks=ranks, threads=threads, newton=newton if ranks > 1 else "-",
                 cores=ranks * threads, edges_per_atom=edges / (n / ranks), md=md_rate, fix=fix_rate,
                 python=python_rate, gflops=flops / (model_ms / 1e3) / 1e9, flops_per_pair=per_pair,
-                graph_ms=graph_ms, model_ms=model_ms, exchange_ms=exchange_ms, wait_ms=wait_ms, bytes_per_atom=bytes_per_atom,
+                graph_ms=graph_ms, model_ms=model_ms, exchange_ms=exchange_ms, wait_ms=wait_ms,
+                bytes_per_atom=bytes_per_atom,
                 us_per_atom_step=1e6 / fix_rate * ranks * threads)
 
 
@@ -234,7 +235,8 @@ def main(argv=None) -> int:
     peak = matmul_peak()
     print(f"matmul peak on 1 thread: {peak['edge']:.1f} GFLOP/s for (8192x64)@(64x64), "
           f"{peak['square']:.1f} for 1024^3", flush=True)
-    header = (f"{'system':<9} {'N':>6} {'k':>3} {'ranks':>5} {'thr.':>4} {'newt.':>5} {'edges/atom':>10} | {'MD atom-steps/s':>15} "
+    header = (f"{'system':<9} {'N':>6} {'k':>3} {'ranks':>5} {'thr.':>4} {'newt.':>5} {'edges/atom':>10} | "
+              f"{'MD atom-steps/s':>15} "
               f"{'fix ogn':>10} {'Python':>10} | {'fix/MD':>7} {'fix/Python':>10} | {'GFLOP/s':>7} {'/peak':>6} | "
               f"{'FLOP/pair':>9} | {'graph ms':>8} {'model ms':>8} {'exch. ms':>8} {'wait ms':>7} | {'bytes/atom':>10}")
     rows = []
