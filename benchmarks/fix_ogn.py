@@ -17,7 +17,15 @@ of more ranks or threads. Both LAMMPS runs use the same cores: fix ogn on `--ran
 with `--threads` kernel threads each, velocity-Verlet on ranks x threads MPI ranks.
 
     python benchmarks/fix_ogn.py [--systems lj sio2] [--sizes 265 2000 10000] [--ranks 1 2]
-        [--threads 1 2] [--newton on off] [--kernel auto|fused|torch] [--models DIR] [--work DIR]
+        [--threads 1 2] [--newton on off] [--balance off on] [--repeat 3]
+        [--kernel auto|fused|torch] [--models DIR] [--work DIR]
+
+On a shared machine a run is only ever slowed down by the others: --repeat N measures every
+point N times, one pass over all points after another (so that a slow minute hits each point
+once, not one point N times), and keeps the fastest velocity-Verlet and fix ogn run of each.
+--balance on re-balances on several ranks with LAMMPS's `balance` command after 5 inferences,
+weighted by fix ogn's measured cost per atom (f_ID per atom): a core that runs slower gets fewer
+atoms.
 
 Without --models, each system gets a model of its configs/<sys>_fast.toml architecture
 (configs/<sys>_ogn_fast.toml, the paper's Fast-OGN, where there is none) trained for 1 step on a short ground-truth run: its speed is that of a fully
@@ -121,8 +129,16 @@ FIX_REPORT = (r"fix ogn: \d+ inferences, per inference \(slowest rank\): graph (
               r"busiest rank; (\d+) bytes per atom")
 
 
+# measured on a short run, then one re-balance: the cut moves by fix ogn's cost per atom on
+# each rank (f_ID per atom), once; its time is not in the timed run
+BALANCE = """variable ogn_cost atom f_ogn
+run 5
+balance 1.02 shift xyz 10 1.02 weight var ogn_cost
+"""
+
+
 def benchmark(system: str, model_path: Path, data: Path, target: int, ranks: int, threads: int, folder: Path,
-              kernel: str, python_up_to: int, newton: str = "on") -> dict:
+              kernel: str, python_up_to: int, newton: str = "on", balance: str = "off") -> dict:
     """One system and size: velocity-Verlet on ranks x threads MPI ranks, fix ogn on `ranks`
     ranks of `threads` threads each (the same cores), the Python rollout on one thread."""
     entry = systems.get(system)
@@ -156,7 +172,7 @@ write_dump all custom start.dump id type xu yu zu vx vy vz modify sort id format
 fix ogn all ogn {model_path} {k} kernel {kernel} threads {threads} newton {newton}
 thermo 0
 run 2
-run {inferences}"""), folder, ranks, "ogn")
+{BALANCE if balance == "on" and ranks > 1 else ""}run {inferences}"""), folder, ranks, "ogn")
     ogn_time, ogn_n = loop_time(ogn)
     fix_rate = n * k * ogn_n / ogn_time
     graph_ms, model_ms, exchange_ms, wait_ms, edges, bytes_per_atom = (
@@ -182,6 +198,7 @@ run {inferences}"""), folder, ranks, "ogn")
     per_pair = meta["flops_per_atom"] / (meta["edges_per_atom"] / 2)
     flops = per_pair * edges / 2
     return dict(system=system, n=n, k=k, ranks=ranks, threads=threads, newton=newton if ranks > 1 else "-",
+                balance=balance if ranks > 1 else "-",
                 cores=ranks * threads, edges_per_atom=edges / (n / ranks), md=md_rate, fix=fix_rate,
                 python=python_rate, gflops=flops / (model_ms / 1e3) / 1e9, flops_per_pair=per_pair,
                 graph_ms=graph_ms, model_ms=model_ms, exchange_ms=exchange_ms, wait_ms=wait_ms,
@@ -189,26 +206,50 @@ run {inferences}"""), folder, ranks, "ogn")
                 us_per_atom_step=1e6 / fix_rate * ranks * threads)
 
 
+def layout_name(r: dict) -> str:
+    """How fix ogn ran: ranks, threads, and on several ranks its newton and balance settings."""
+    extra = f", newton {r['newton']}" if r["newton"] != "-" else ""
+    extra += ", balanced" if r["balance"] == "on" else ""
+    return f"{r['ranks']} rank(s) x {r['threads']} thread(s){extra}"
+
+
+def fastest(runs: list) -> dict:
+    """The fastest of repeated measurements of one point: velocity-Verlet and fix ogn each at
+    their best run (the fix's timings and GFLOP/s from that run), the Python rollout from the
+    run that timed it."""
+    best = dict(max(runs, key=lambda r: r["fix"]))
+    best["md"] = max(r["md"] for r in runs)
+    timed = [r["python"] for r in runs if not np.isnan(r["python"])]
+    best["python"] = max(timed) if timed else float("nan")
+    return best
+
+
 def print_summary(rows: list) -> None:
     """Cost per atom across sizes (flat is the goal) and the speed-up of more ranks or threads."""
     print("\ncost per atom and MD step of fix ogn (core-microseconds: wall time x cores / atom-steps)")
     for system in dict.fromkeys(r["system"] for r in rows):
-        for layout in dict.fromkeys((r["ranks"], r["threads"], r["newton"]) for r in rows if r["system"] == system):
-            mine = [r for r in rows if r["system"] == system and (r["ranks"], r["threads"], r["newton"]) == layout]
+        for layout in dict.fromkeys(layout_name(r) for r in rows if r["system"] == system):
+            mine = [r for r in rows if r["system"] == system and layout_name(r) == layout]
             costs = [r["us_per_atom_step"] for r in mine]
             sizes = ", ".join(f"{r['n']}: {r['us_per_atom_step']:.3g}" for r in mine)
-            newton = f", newton {layout[2]}" if layout[2] != "-" else ""
-            print(f"  {system:<9} {layout[0]} rank(s) x {layout[1]} thread(s){newton}: {sizes}; "
-                  f"largest/smallest {max(costs) / min(costs):.2f}")
+            print(f"  {system:<9} {layout}: {sizes}; largest/smallest {max(costs) / min(costs):.2f}")
     single = {(r["system"], r["n"]): r for r in rows if r["cores"] == 1}
     more = [r for r in rows if r["cores"] > 1 and (r["system"], r["n"]) in single]
     if more:
         print("speed-up over 1 core (same atoms): fix ogn, and velocity-Verlet on as many ranks as cores")
         for r in more:
             one = single[(r["system"], r["n"])]
-            newton = f", newton {r['newton']}" if r["newton"] != "-" else ""
-            print(f"  {r['system']:<9} N {r['n']:>6}: {r['ranks']} rank(s) x {r['threads']} thread(s){newton} "
+            print(f"  {r['system']:<9} N {r['n']:>6}: {layout_name(r)} "
                   f"{r['fix'] / one['fix']:.2f}x (velocity-Verlet on {r['cores']} ranks {r['md'] / one['md']:.2f}x)")
+
+
+def print_row(r: dict, peak: float) -> None:
+    print(f"{r['system']:<9} {r['n']:>6} {r['k']:>3} {r['ranks']:>5} {r['threads']:>4} {r['newton']:>5} "
+          f"{r['balance']:>4} {r['edges_per_atom']:>10.1f} | "
+          f"{r['md']:>15.3g} {r['fix']:>10.3g} {r['python']:>10.3g} | {r['fix'] / r['md']:>7.3f} "
+          f"{r['fix'] / r['python']:>10.2f} | {r['gflops']:>7.1f} {r['gflops'] / peak:>6.2f} | "
+          f"{r['flops_per_pair']:>9.0f} | {r['graph_ms']:>8.2f} {r['model_ms']:>8.2f} "
+          f"{r['exchange_ms']:>8.2f} {r['wait_ms']:>7.2f} | {r['bytes_per_atom']:>10.0f}", flush=True)
 
 
 def main(argv=None) -> int:
@@ -223,6 +264,12 @@ def main(argv=None) -> int:
     p.add_argument("--newton", nargs="+", choices=["on", "off"], default=["on"],
                    help="fix ogn's newton keyword on several ranks (default on; e.g. on off): a pair with "
                         "another rank's atom computed once and its share sent back, or by both ranks")
+    p.add_argument("--balance", nargs="+", choices=["off", "on"], default=["off"],
+                   help="on several ranks, re-balance once by fix ogn's measured cost per atom (LAMMPS's "
+                        "balance command, weight var on f_ID) before the timed run (default off; e.g. off on)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="measure every point this many times, in passes over all points, and keep the "
+                        "fastest (default 1)")
     p.add_argument("--kernel", choices=["auto", "fused", "torch"], default="auto",
                    help="fix ogn's kernel keyword (default auto: fused for the structured OGN on a CPU)")
     p.add_argument("--python-up-to", type=int, default=20000,
@@ -230,37 +277,49 @@ def main(argv=None) -> int:
     p.add_argument("--models", type=Path, help="folder with <sys>/model.pt and <sys>/equilibrated.data")
     p.add_argument("--work", type=Path, default=Path("/tmp/ogn_benchmark"), help="scratch folder")
     args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error(f"--repeat must be at least 1, got {args.repeat}")
     torch.set_num_threads(1)
 
     peak = matmul_peak()
     print(f"matmul peak on 1 thread: {peak['edge']:.1f} GFLOP/s for (8192x64)@(64x64), "
           f"{peak['square']:.1f} for 1024^3", flush=True)
-    header = (f"{'system':<9} {'N':>6} {'k':>3} {'ranks':>5} {'thr.':>4} {'newt.':>5} {'edges/atom':>10} | "
-              f"{'MD atom-steps/s':>15} "
+    header = (f"{'system':<9} {'N':>6} {'k':>3} {'ranks':>5} {'thr.':>4} {'newt.':>5} {'bal.':>4} "
+              f"{'edges/atom':>10} | {'MD atom-steps/s':>15} "
               f"{'fix ogn':>10} {'Python':>10} | {'fix/MD':>7} {'fix/Python':>10} | {'GFLOP/s':>7} {'/peak':>6} | "
               f"{'FLOP/pair':>9} | {'graph ms':>8} {'model ms':>8} {'exch. ms':>8} {'wait ms':>7} | {'bytes/atom':>10}")
-    rows = []
+    points = []
     for system in args.systems:
         if args.models:
             model, data = args.models / system / "model.pt", args.models / system / "equilibrated.data"
         else:
             model, data = prepare(system, args.work)
         for size in args.sizes:
-            for ranks, threads, newton in itertools.product(args.ranks, args.threads, args.newton):
-                if ranks == 1 and newton != args.newton[0]:
+            for ranks, threads, newton, balance in itertools.product(args.ranks, args.threads, args.newton,
+                                                                     args.balance):
+                if ranks == 1 and (newton, balance) != (args.newton[0], args.balance[0]):
                     continue    # one rank has no other rank's atoms
-                r = benchmark(system, model, data, size, ranks, threads,
-                              args.work / system / f"n{size}_r{ranks}_t{threads}_newton{newton}", args.kernel,
-                              args.python_up_to, newton)
-                rows.append(r)
-                if len(rows) == 1:
+                points.append((system, model, data, size, ranks, threads, newton, balance))
+    runs = {point: [] for point in points}
+    for attempt in range(args.repeat):
+        if args.repeat > 1:
+            print(f"pass {attempt + 1} of {args.repeat} over {len(points)} point(s)", file=sys.stderr, flush=True)
+        for point in points:
+            system, model, data, size, ranks, threads, newton, balance = point
+            folder = args.work / system / f"n{size}_r{ranks}_t{threads}_newton{newton}_balance{balance}"
+            # the Python rollout is timed in the first pass only
+            runs[point].append(benchmark(system, model, data, size, ranks, threads, folder, args.kernel,
+                                         args.python_up_to if attempt == 0 else 0, newton, balance))
+            if args.repeat == 1:
+                if point == points[0]:
                     print(header)
-                print(f"{r['system']:<9} {r['n']:>6} {r['k']:>3} {r['ranks']:>5} {r['threads']:>4} {r['newton']:>5} "
-                      f"{r['edges_per_atom']:>10.1f} | "
-                      f"{r['md']:>15.3g} {r['fix']:>10.3g} {r['python']:>10.3g} | {r['fix'] / r['md']:>7.3f} "
-                      f"{r['fix'] / r['python']:>10.2f} | {r['gflops']:>7.1f} {r['gflops'] / peak['edge']:>6.2f} | "
-                      f"{r['flops_per_pair']:>9.0f} | {r['graph_ms']:>8.2f} {r['model_ms']:>8.2f} "
-                      f"{r['exchange_ms']:>8.2f} {r['wait_ms']:>7.2f} | {r['bytes_per_atom']:>10.0f}", flush=True)
+                print_row(runs[point][0], peak["edge"])
+    rows = [fastest(runs[point]) for point in points]
+    if args.repeat > 1:
+        print(f"fastest of {args.repeat} runs of each point")
+        print(header)
+        for r in rows:
+            print_row(r, peak["edge"])
     print_summary(rows)
     return 0
 

@@ -50,7 +50,8 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
     Fix(lmp, narg, arg), device(torch::kCPU), dtype(torch::kFloat32), kernel_checked(false), newton_pairs(true),
     list(nullptr),
     mapped_at(-1), nforeign(0),
-    kick_flag(false), energy_flag(false), pe(nullptr), pe_last(0.0), energy_before(0.0), energy_scale(1.0)
+    kick_flag(false), energy_flag(false), pe(nullptr), pe_last(0.0), energy_before(0.0), energy_scale(1.0),
+    cost_per_atom(1.0)
 {
   if (narg < 5) utils::missing_cmd_args(FLERR, "fix ogn", error);
   time_integrate = 1;
@@ -58,6 +59,10 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
   scalar_flag = 1;
   global_freq = 1;
   extscalar = 0;
+  // f_ID per atom: this rank's cost per atom (set_cost), for fix balance's weight var
+  peratom_flag = 1;
+  size_peratom_cols = 0;
+  peratom_freq = 1;
   model_file = arg[3];
   k = utils::inumeric(FLERR, arg[4], false, lmp);
   if (k < 1) error->all(FLERR, "fix ogn: stride k must be a positive integer, got {}", arg[4]);
@@ -129,10 +134,15 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
     id_pe = std::string(id) + "_pe";
     pe = modify->add_compute(id_pe + " all pe");
   }
+  // the per-atom cost array follows the atoms (balance and exchange move them between
+  // ranks); registered last, so that no failed check above leaves a callback behind
+  atom->add_callback(Atom::GROW);
+  grow_arrays(atom->nmax);
 }
 
 FixOGN::~FixOGN()
 {
+  atom->delete_callback(id, Atom::GROW);
   if (!id_pe.empty() && modify->get_compute_by_id(id_pe)) modify->delete_compute(id_pe);
 }
 
@@ -302,6 +312,9 @@ void FixOGN::init()
     pe = modify->get_compute_by_id(id_pe);
     if (!pe) error->all(FLERR, "fix ogn: compute {} for energy yes was deleted", id_pe);
   }
+
+  // fix balance may read f_ID in the setup of the run, before our first inference
+  set_cost(-1.0);
 
   // the graph comes from a full neighbour list of our own, with the model's cutoff
   neighbor->add_request(this, NeighConst::REQ_FULL)->set_cutoff(cutoff);
@@ -725,6 +738,7 @@ void FixOGN::initial_integrate(int)
   memcpy(velocities.data(), atom->v[0], (size_t) nlocal * 3 * sizeof(double));
   ninference++;
 
+  const double work_before = time_graph + time_model - time_comm;
   if (kernel) {
     const double *change = fused_inference();
     if (!kernel_checked) check_kernel(change);
@@ -733,6 +747,52 @@ void FixOGN::initial_integrate(int)
     auto change = torch_inference();
     check_and_apply(change.data_ptr<double>(), 6);
   }
+  set_cost(time_graph + time_model - time_comm - work_before);
+}
+
+/* ----------------------------------------------------------------------
+   f_ID per atom: the rank's own work per local atom in microseconds per inference, a
+   running mean over about 5 inferences (one inference is noisy); a negative work only
+   refreshes the array (1 before any inference: equal weights)
+------------------------------------------------------------------------- */
+
+void FixOGN::set_cost(double work_seconds)
+{
+  const int nlocal = atom->nlocal;
+  if (work_seconds >= 0.0 && nlocal > 0) {
+    const double now = 1e6 * work_seconds / nlocal;
+    // the first measurement replaces the neutral 1; the weights are relative across ranks,
+    // and every rank measures at the same inference
+    cost_per_atom = ninference <= 1 ? now : 0.8 * cost_per_atom + 0.2 * now;
+  }
+  std::fill(cost_atom.begin(), cost_atom.begin() + nlocal, std::max(cost_per_atom, 1e-12));
+}
+
+/* ----------------------------------------------------------------------
+   the per-atom cost array as LAMMPS grows, sorts and migrates the atoms: an atom that arrives
+   from another rank costs what this rank's atoms cost
+------------------------------------------------------------------------- */
+
+void FixOGN::grow_arrays(int nmax)
+{
+  cost_atom.resize(std::max(nmax, 1), cost_per_atom);
+  vector_atom = cost_atom.data();
+}
+
+void FixOGN::copy_arrays(int i, int j, int)
+{
+  cost_atom[j] = cost_atom[i];
+}
+
+int FixOGN::pack_exchange(int, double *)
+{
+  return 0;
+}
+
+int FixOGN::unpack_exchange(int nlocal, double *)
+{
+  cost_atom[nlocal] = std::max(cost_per_atom, 1e-12);
+  return 0;
 }
 
 /* ----------------------------------------------------------------------
@@ -930,6 +990,6 @@ double FixOGN::memory_usage()
   if (kernel) bytes += kernel->memory_bytes();
   bytes += (double) (rows_in.capacity() + rows_out.capacity() + exchanged.capacity() + returned.capacity()) *
       sizeof(double);
-  bytes += (double) (node_types.capacity() + velocities.capacity() + f_before_fixes.capacity()) * 8;
+  bytes += (double) (node_types.capacity() + velocities.capacity() + f_before_fixes.capacity() + cost_atom.capacity()) * 8;
   return bytes;
 }

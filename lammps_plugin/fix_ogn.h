@@ -37,6 +37,10 @@ class FixOGN : public Fix {
   void post_run() override;
   double compute_scalar() override;
   double memory_usage() override;
+  void grow_arrays(int) override;
+  void copy_arrays(int, int, int) override;
+  int pack_exchange(int, double *) override;
+  int unpack_exchange(int, double *) override;
 
   int pack_forward_comm(int, int *, double *, int, int *) override;
   void unpack_forward_comm(int, int, double *) override;
@@ -113,6 +117,12 @@ class FixOGN : public Fix {
   // wall time per phase over the current run, reported by post_run()
   double time_graph, time_model, time_comm, time_wait;    // time_wait: part of time_comm
   bigint ninference, nedges_total;
+  // f_ID per atom: this rank's own work per local atom and inference (graph and model, not
+  // the exchange), in microseconds, a running mean; `fix balance ... weight var` on it
+  // gives the slower core fewer atoms (LAMMPS's weight time counts no fix's time)
+  double cost_per_atom;
+  std::vector<double> cost_atom;
+  void set_cost(double work_seconds);
 
   void read_model(const std::string &path);
   void select_device(const std::string &request);

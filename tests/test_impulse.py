@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from conftest import impulse_config, run_module
+from conftest import impulse_config, lmp, run_module
 from ogn_lammps import model_file
 from ogn_lammps.architectures import build
 from ogn_lammps.architectures.impulse import PairImpulseOGN
@@ -593,6 +593,59 @@ def test_kernel_threads_agree_with_one_thread(impulse_run, impulse_serial, tiny_
     assert "fused CPU kernel, 1 thread(s)" in (impulse_serial / "stdout.txt").read_text()
     one, two = frames(impulse_serial), frames(tmp_path / "threads")
     # the same sums in another order: float32 rounding, grown over 20 inferences
+    assert np.abs(one[-1].positions - two[-1].positions).max() <= 1e-4 * spacing(one[-1])
+    assert np.abs(one[-1].velocities - two[-1].velocities).max() <= 1e-4 * np.abs(one[-1].velocities).max()
+    assert momentum_drift(two) < 1e-6
+
+
+COST_DECK = """units lj
+atom_style atomic
+read_data {data}
+pair_style zero {cutoff}
+pair_coeff * *
+timestep {timestep}
+fix ogn all ogn {model} {k}
+variable cost atom f_ogn
+compute most all reduce max v_cost
+compute least all reduce min v_cost
+thermo_style custom step c_most c_least
+thermo_modify format float %.8g
+thermo 1
+run 12
+balance 1.0 shift x 10 1.0 weight var cost
+run 2
+"""
+
+
+@pytest.mark.slow
+def test_cost_per_atom_feeds_lammps_balance(impulse_run, impulse_serial, tiny_lj, tmp_path):
+    """f_ID per atom is the rank's own work per atom and inference in microseconds (LAMMPS's
+    `weight time` counts no fix's time); balance and fix balance weighted by it move atoms
+    between ranks, and the per-atom array follows them, without changing the trajectory."""
+    model = impulse_run[0] / "model.pt"
+    _, meta = load_model(model)
+    deck = tmp_path / "in.cost"
+    deck.write_text(COST_DECK.format(data=tiny_lj / "equilibrated.data", cutoff=meta["cutoff"],
+                                     timestep=meta["k"] * meta["dt"], model=model, k=meta["k"]))
+    n_atoms = len(frames(impulse_serial)[0].ids)
+    for ranks in (1, 2):
+        proc = lmp(deck, tmp_path, mpi=ranks if ranks > 1 else 0)
+        rows = [line.split() for line in proc.stdout.splitlines() if re.match(r"\s*\d+\s+[\d.eE+-]+\s+[\d.eE+-]+\s*$", line)]
+        most, least = float(rows[12][1]), float(rows[12][2])    # step 12: after 12 inferences
+        assert least > 0.0 and np.isfinite(most)
+        graph_ms, model_ms = (float(x) for x in re.findall(benchmark_report_pattern(), proc.stdout)[0][:2])
+        if ranks == 1:
+            assert most == least    # one rank: every atom carries the rank's cost
+            # a running mean of the last inferences against the mean of the run: same order
+            per_inference_us = most * n_atoms
+            assert 0.3 <= per_inference_us / (1e3 * (graph_ms + model_ms)) <= 3.0, (most, graph_ms, model_ms)
+        assert "Balancing ..." in proc.stdout and "imbalance factor" in proc.stdout
+    # fix balance every 2 inferences on two ranks: the same run as one rank, to float32 rounding
+    out = tmp_path / "balanced"
+    proc = run_ogn(out, model, tiny_lj / "equilibrated.data", mpi=2, balance=2)
+    assert "2 MPI rank(s)" in proc.stdout
+    one, two = frames(impulse_serial), frames(out)
+    assert len(one) == len(two) == 21
     assert np.abs(one[-1].positions - two[-1].positions).max() <= 1e-4 * spacing(one[-1])
     assert np.abs(one[-1].velocities - two[-1].velocities).max() <= 1e-4 * np.abs(one[-1].velocities).max()
     assert momentum_drift(two) < 1e-6
