@@ -990,6 +990,7 @@ double FixOGN::memory_usage()
   if (kernel) bytes += kernel->memory_bytes();
   bytes += (double) (rows_in.capacity() + rows_out.capacity() + exchanged.capacity() + returned.capacity()) *
       sizeof(double);
-  bytes += (double) (node_types.capacity() + velocities.capacity() + f_before_fixes.capacity() + cost_atom.capacity()) * 8;
+  bytes += (double) (node_types.capacity() + velocities.capacity() + f_before_fixes.capacity() +
+                     cost_atom.capacity()) * 8;
   return bytes;
 }

@@ -630,7 +630,8 @@ def test_cost_per_atom_feeds_lammps_balance(impulse_run, impulse_serial, tiny_lj
     n_atoms = len(frames(impulse_serial)[0].ids)
     for ranks in (1, 2):
         proc = lmp(deck, tmp_path, mpi=ranks if ranks > 1 else 0)
-        rows = [line.split() for line in proc.stdout.splitlines() if re.match(r"\s*\d+\s+[\d.eE+-]+\s+[\d.eE+-]+\s*$", line)]
+        thermo = re.compile(r"\s*\d+\s+[\d.eE+-]+\s+[\d.eE+-]+\s*$")
+        rows = [line.split() for line in proc.stdout.splitlines() if thermo.match(line)]
         most, least = float(rows[12][1]), float(rows[12][2])    # step 12: after 12 inferences
         assert least > 0.0 and np.isfinite(most)
         graph_ms, model_ms = (float(x) for x in re.findall(benchmark_report_pattern(), proc.stdout)[0][:2])
