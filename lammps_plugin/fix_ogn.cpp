@@ -827,6 +827,17 @@ const double *FixOGN::fused_inference()
   double *in = velocities.data();
   for (int s = 0; s < kernel->stages(); s++) {
     if (nprocs > 1) exchange_rows(in, s == 0 ? 3 : 9);
+    if (s > 0 && kernel->end_moments()) {
+      // the moments at the end of the step the stage before predicted, completed as above
+      double *moments = kernel->moment_sums(nnodes, pair_src32.data(), pair_dst32.data(), pair_vec.data(),
+                                            (int64_t) pair_src32.size(), self_src32.data(), self_vec.data(),
+                                            (int64_t) self_src32.size(), in);
+      if (nprocs > 1) {
+        if (newton_pairs) return_foreign_sums(moments, mw);
+        exchange_rows(moments, mw);
+      }
+      kernel->use_moments(nnodes, true);
+    }
     double *sums = kernel->pair_sums(s, nnodes, node_types.data(), in, pair_src32.data(), pair_dst32.data(),
                                      pair_vec.data(), (int64_t) pair_src32.size());
     if (nprocs > 1 && newton_pairs) return_foreign_sums(sums, 6);

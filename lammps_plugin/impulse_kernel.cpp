@@ -59,6 +59,8 @@ ImpulseKernel::ImpulseKernel(const torch::jit::Module &model)
   const int nstages = integer("n_stages");
   // models exported before angular moments existed have no n_mom: they have none
   wt.n_mom = model.hasattr("n_mom") ? (int) model.attr("n_mom").toInt() : 0;
+  // and those before the end moments have no end_mom
+  wt.end_mom = wt.n_mom > 0 && model.hasattr("end_mom") && model.attr("end_mom").toInt() > 0;
   if (wt.n_types < 1 || wt.n_rbf < 2 || wt.n_pairs != wt.n_types * (wt.n_types + 1) / 2 || nstages < 1)
     throw std::runtime_error("unexpected shape: n_types " + std::to_string(wt.n_types) + ", n_rbf " +
                              std::to_string(wt.n_rbf) + ", n_pairs " + std::to_string(wt.n_pairs) + ", stages " +
@@ -94,11 +96,13 @@ ImpulseKernel::ImpulseKernel(const torch::jit::Module &model)
   };
   for (int s = 0; s < nstages; s++) {
     const std::string prefix = "mlps." + std::to_string(s) + ".";
-    const int n_in = (s == 0 ? wt.n_rbf + 2 + wt.n_pairs : 2 * wt.n_rbf + 6 + wt.n_pairs) + 6 * wt.n_mom;
+    // later stages see the moments of the start and, with end_mom, of the predicted end
+    const int sets = s > 0 && wt.end_mom ? 2 : 1;
+    const int n_in = (s == 0 ? wt.n_rbf + 2 + wt.n_pairs : 2 * wt.n_rbf + 6 + wt.n_pairs) + 6 * wt.n_mom * sets;
     Mlp mlp;
     mlp.hidden1 = dense(prefix + "0", n_in, 0);
     mlp.hidden2 = dense(prefix + "2", mlp.hidden1.n_out, 0);
-    mlp.last = dense(prefix + "4", mlp.hidden2.n_out, (s == 0 ? 4 : 8) + 4 * wt.n_mom);
+    mlp.last = dense(prefix + "4", mlp.hidden2.n_out, (s == 0 ? 4 : 8) + 4 * wt.n_mom * sets);
     wt.mlps.push_back(std::move(mlp));
   }
 
@@ -133,7 +137,8 @@ void ImpulseKernel::stage(int s, int nnodes, const int64_t *types, const double 
 ------------------------------------------------------------------------- */
 
 double *ImpulseKernel::moment_sums(int nnodes, const int32_t *ei, const int32_t *ej, const float *r,
-                                   int64_t npairs, const int32_t *ni, const float *ri, int64_t nself)
+                                   int64_t npairs, const int32_t *ni, const float *ri, int64_t nself,
+                                   const double *rows)
 {
   const Weights &wt = weights;
   const int nm = wt.n_mom, width = 10 * nm;
@@ -161,16 +166,24 @@ double *ImpulseKernel::moment_sums(int nnodes, const int32_t *ei, const int32_t 
     }
   };
   for (int64_t e = 0; e < npairs; e++) {
-    add(ei[e], r + 3 * e, 1);
-    add(ej[e], r + 3 * e, -1);    // u_ji = -u_ij
+    const float *v = r + 3 * e;
+    float moved[3];
+    if (rows) {    // r'_ij = r_ij + dr_j - dr_i, in the float32 order of the pair loop
+      const double *a = rows + 9 * (size_t) ei[e], *b = rows + 9 * (size_t) ej[e];
+      for (int d = 0; d < 3; d++) moved[d] = v[d] + ((float) b[3 + d] - (float) a[3 + d]);
+      v = moved;
+    }
+    add(ei[e], v, 1);
+    add(ej[e], v, -1);    // u_ji = -u_ij
   }
   for (int64_t e = 0; e < nself; e++) add(ni[e], ri + 3 * e, 1);
   return mom_sums.data();
 }
 
-void ImpulseKernel::use_moments(int nnodes)
+void ImpulseKernel::use_moments(int nnodes, bool end)
 {
   const int nm = weights.n_mom, width = 10 * nm;
+  std::vector<float> &moments = end ? moments_end : this->moments;
   moments.resize((size_t) nnodes * width);
   for (int n = 0; n < nnodes; n++)
     for (int c = 0; c < nm; c++) {
@@ -308,10 +321,11 @@ void ImpulseKernel::pairs(int s, const int64_t *types, const double *in, int wid
                           const int32_t *ej, const float *r, int64_t begin, int64_t end, double *sum) const
 {
   const float *mom = weights.n_mom > 0 ? moments.data() : nullptr;
+  const float *mom_end = s > 0 && weights.end_mom ? moments_end.data() : nullptr;
   if (isa_name == "avx512")
-    avx512::pairs(weights, s, types, in, width, ei, ej, r, mom, begin, end, sum);
+    avx512::pairs(weights, s, types, in, width, ei, ej, r, mom, mom_end, begin, end, sum);
   else
-    avx2::pairs(weights, s, types, in, width, ei, ej, r, mom, begin, end, sum);
+    avx2::pairs(weights, s, types, in, width, ei, ej, r, mom, mom_end, begin, end, sum);
 }
 
 #else

@@ -48,19 +48,25 @@ class ImpulseKernel {
 
   // angular moments (moments = C > 0 in the model): 10 C numbers per node, else 0
   int moment_width() const { return 10 * weights.n_mom; }
+  // whether stages s >= 1 also take the moments at the end of the step the stage before
+  // predicted (end_moments in the model)
+  bool end_moments() const { return weights.end_mom; }
   // their sums over the pairs (each unordered pair once, both atoms get their share, as the
   // full graph of PairImpulseOGN._moments has it) and over one-sided pairs (an atom and its
   // own periodic image, in boxes shorter than the cutoff: ni nodes, vectors in ri); nnodes x
   // 10 C unscaled, in a buffer the caller may complete (other ranks' shares) before
-  // use_moments() scales them for the pair stages
+  // use_moments() scales them for the pair stages. With node rows [v, dr, dv] (width 9) in
+  // `rows`, the moments of the predicted end geometry, r_ij + dr_j - dr_i (an atom's own image
+  // keeps its vector), for use_moments(nnodes, true)
   double *moment_sums(int nnodes, const int32_t *ei, const int32_t *ej, const float *r, int64_t npairs,
-                      const int32_t *ni, const float *ri, int64_t nself);
-  void use_moments(int nnodes);
+                      const int32_t *ni, const float *ri, int64_t nself, const double *rows = nullptr);
+  void use_moments(int nnodes, bool end = false);
 
   // bytes the kernel holds: per-thread node sums and the angular moments
   double memory_bytes() const
   {
-    double bytes = (double) mom_sums.capacity() * sizeof(double) + (double) moments.capacity() * sizeof(float);
+    double bytes = (double) mom_sums.capacity() * sizeof(double) +
+        (double) (moments.capacity() + moments_end.capacity()) * sizeof(float);
     for (const auto &s : sums) bytes += (double) s.capacity() * sizeof(double);
     return bytes;
   }
@@ -80,6 +86,7 @@ class ImpulseKernel {
   struct Weights {
     std::vector<Mlp> mlps;
     int n_types = 0, n_rbf = 0, n_pairs = 0, n_mom = 0;
+    bool end_mom = false;
     float r_min = 0, cutoff = 0, v_scale = 1, p_scale = 1, q_scale = 1, drag_coef = 0;
     std::vector<float> mom_inv_scale;    // 1 / mom_scale per moment channel
   };
@@ -97,7 +104,7 @@ class ImpulseKernel {
   std::vector<std::vector<double>> sums;
   // per node: the moment sums, then (use_moments) scaled in float32 for the pair loop
   std::vector<double> mom_sums;
-  std::vector<float> moments;
+  std::vector<float> moments, moments_end;
 
   void pairs(int s, const int64_t *types, const double *in, int width, const int32_t *ei, const int32_t *ej,
              const float *r, int64_t begin, int64_t end, double *sum) const;

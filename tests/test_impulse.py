@@ -37,12 +37,14 @@ def frame(tiny_dataset):
                     masses=np.asarray(ds.masses, dtype=float))
 
 
-@pytest.fixture(scope="module", params=[0, 3], ids=["pairs", "moments"])
+@pytest.fixture(scope="module", params=[(0, False), (3, False), (3, True)], ids=["pairs", "moments", "end_moments"])
 def model(frame, request):
     """An untrained model with weights large enough that every term matters; unequal masses;
-    without and with angular moments (3 radial channels)."""
+    without and with angular moments (3 radial channels), and with the moments of the
+    predicted end geometry in the later stages."""
     torch.manual_seed(3)
-    m = build("impulse", {"stages": 3, "width": 32, "n_rbf": 8, "moments": request.param},
+    moments, end = request.param
+    m = build("impulse", {"stages": 3, "width": 32, "n_rbf": 8, "moments": moments, "end_moments": end},
               dict(SYSTEM, masses=[1.0, 2.5]))
     with torch.no_grad():
         m.r_min.fill_(0.7)
@@ -136,15 +138,16 @@ def test_half_pairs_and_stages_compute_the_same_function(model, frame):
         # every ordered pair evaluated: the sum the impulses define
         moments = model._full_moments(len(inputs[0]), inputs[2], inputs[3])
         assert moments.shape == (len(inputs[0]), 10 * model.n_mom)
-        full = model._run(inputs[0], inputs[1], inputs[2], inputs[3], False, moments)
+        full = model._run(inputs[0], inputs[1], inputs[2], inputs[3], False, moments, inputs[2], inputs[3])
         # forward(), as exported: each unordered pair once
         exported = model(*inputs)
         edge_index, vectors, half = model.half_graph(inputs[2], inputs[3])
         assert half and edge_index.shape[1] * 2 == inputs[2].shape[1]
-        halved = model._run(inputs[0], inputs[1], edge_index, vectors, True, moments)
+        halved = model._run(inputs[0], inputs[1], edge_index, vectors, True, moments, inputs[2], inputs[3])
         nodes, edges = inputs[1], torch.zeros(0)
         program = model.program()
-        assert program["stages"] == 3 + (model.n_mom > 0)
+        # a moments stage first; with end moments one before each later pair stage
+        assert program["stages"] == 3 + (model.n_mom > 0) + 2 * model.end_mom
         for index in range(program["stages"]):
             assert nodes.shape[1] == program["exchange"][index]
             nodes, edges = model.stage(index, inputs[0], nodes, edges, inputs[2], inputs[3])
@@ -178,7 +181,7 @@ def test_edges_to_an_atoms_own_images_cancel(model):
     model = cast(model, torch.float64)
     with torch.no_grad():
         moments = model._full_moments(n, inputs[2], inputs[3])
-        full = model._run(inputs[0], inputs[1], inputs[2], inputs[3], False, moments)
+        full = model._run(inputs[0], inputs[1], inputs[2], inputs[3], False, moments, inputs[2], inputs[3])
         torch.testing.assert_close(model(*inputs), full, rtol=1e-10, atol=1e-10)
 
 
@@ -209,7 +212,7 @@ def test_each_stage_matters(model, frame):
         outputs = []
         for index in range(model.program()["stages"]):
             nodes, _ = model.stage(index, inputs[0], nodes, torch.zeros(0), inputs[2], inputs[3])
-            if index > 0 or model.n_mom == 0:    # a pair stage (a model with moments computes them first)
+            if nodes.shape[1] == 9 + 10 * model.n_mom:    # a pair stage, not one that computes moments
                 outputs.append(nodes[:, 3:9].clone())
     assert len(outputs) == 3
     for a, b in zip(outputs, outputs[1:]):
@@ -224,10 +227,11 @@ def test_flops_per_pair_match_torch_flop_counter(model, frame):
     per_pair = counter.get_total_flops() / (inputs[2].shape[1] / 2)
     assert per_pair == model.flops_per_pair()
     # three stages: first (8 rbf + 2 + 3 pair types -> 32 -> 32 -> 4), two later (8+8+6+3 -> 32 -> 32 -> 8);
-    # C moment channels add 6 C inputs and 4 C outputs to each (the moment sums are not MLP work)
-    c = model.n_mom
+    # C moment channels add 6 C inputs and 4 C outputs to each (the moment sums are not MLP work),
+    # the end moments as many again to the later stages
+    c, ce = model.n_mom, model.n_mom * model.end_mom
     assert model.flops_per_pair() == (2 * ((13 + 6 * c) * 32 + 32 * 32 + 32 * (4 + 4 * c))
-                                      + 2 * 2 * ((25 + 6 * c) * 32 + 32 * 32 + 32 * (8 + 4 * c)))
+                                      + 2 * 2 * ((25 + 6 * c + 6 * ce) * 32 + 32 * 32 + 32 * (8 + 4 * c + 4 * ce)))
 
 
 # --- training hooks --------------------------------------------------------------------------
@@ -414,13 +418,14 @@ def test_float64_model_in_the_fix_matches_the_python_rollout(impulse_run, tiny_l
 
 
 def odd_model(trained: Path, cls=PairImpulseOGN, stages: int = 2, width: int = 13, n_rbf: int = 5,
-              moments: int = 0) -> torch.nn.Module:
+              moments: int = 0, end_moments: bool = False) -> torch.nn.Module:
     """A model of the trained one's system and scales with a width and basis that are not
     multiples of the kernel's 8 lanes, and strong random outputs so that every term matters."""
     scripted, meta = load_model(trained)
     system = dict(n_types=meta["n_types"], masses=meta["masses"], dt=meta["dt"], k=meta["k"], cutoff=meta["cutoff"])
     torch.manual_seed(5)
-    model = cls(cls.Config(n_types=meta["n_types"], stages=stages, width=width, n_rbf=n_rbf, moments=moments),
+    model = cls(cls.Config(n_types=meta["n_types"], stages=stages, width=width, n_rbf=n_rbf, moments=moments,
+                           end_moments=end_moments),
                 masses=system["masses"], tau=system["k"] * system["dt"], cutoff=system["cutoff"])
     with torch.no_grad():
         model.mom_scale.fill_(10.0)    # about each channel's neighbour count in the LJ liquid at r_c = 2.5
@@ -509,12 +514,14 @@ def short_box(like: Path, path: Path, length: float, n: int = 12) -> Path:
     return path
 
 
+@pytest.mark.parametrize("end", [False, True], ids=["start", "end moments"])
 @pytest.mark.parametrize("box", ["box", "short box"])
-def test_fused_kernel_computes_the_angular_moments(impulse_run, tiny_lj, tmp_path, box):
-    """A model with angular moments (2 channels) in the fused kernel against its TorchScript
-    forward(); in a box shorter than the cutoff an atom's own images count in its moments."""
+def test_fused_kernel_computes_the_angular_moments(impulse_run, tiny_lj, tmp_path, box, end):
+    """A model with angular moments (2 channels; and with those of the predicted end geometry
+    in its later stage) in the fused kernel against its TorchScript forward(); in a box
+    shorter than the cutoff an atom's own images count in its moments."""
     trained = impulse_run[0] / "model.pt"
-    model = save_like(odd_model(trained, moments=2), trained, tmp_path / "moments.pt")
+    model = save_like(odd_model(trained, moments=2, end_moments=end), trained, tmp_path / "moments.pt")
     data = tiny_lj / "equilibrated.data"
     if box == "short box":
         data = short_box(data, tmp_path / "short.data", 2.4)
@@ -542,6 +549,11 @@ def test_fused_kernel_computes_the_angular_moments(impulse_run, tiny_lj, tmp_pat
     assert per_atom - per_atom_without >= 20 * 8 + 20 * 4, (per_atom, per_atom_without)
     assert np.abs(frames(tmp_path / "none")[1].velocities - plain[1].velocities).max() > 1e-2 * np.abs(
         plain[1].velocities - plain[0].velocities).max()
+    if end:    # and the end moments hold 10 C more floats per atom than the start's alone
+        start_only = save_like(odd_model(trained, moments=2), trained, tmp_path / "start.pt")
+        start_proc = run_ogn(tmp_path / "start", start_only, data, ninf=2, kernel="fused")
+        per_atom_start = float(re.search(r"(\d+) bytes per atom", start_proc.stdout).group(1))
+        assert per_atom - per_atom_start >= 20 * 4, (per_atom, per_atom_start)
 
 
 def benchmark_report_pattern() -> str:
@@ -554,14 +566,17 @@ def benchmark_report_pattern() -> str:
 
 
 @pytest.mark.slow
-def test_a_model_with_angular_moments_on_one_and_two_ranks(impulse_run, tiny_lj, tmp_path):
+@pytest.mark.parametrize("end", [False, True], ids=["start", "end moments"])
+def test_a_model_with_angular_moments_on_one_and_two_ranks(impulse_run, tiny_lj, tmp_path, end):
     """On two ranks the moments of ghost atoms come from their owners (fused kernel: reverse
-    then forward communication; TorchScript: an extra stage and exchange): the runs agree with
-    the Python rollout and with each other."""
+    then forward communication; TorchScript: an extra stage and exchange), and so do the
+    moments of the predicted end geometry: the runs agree with the Python rollout and with
+    each other."""
     trained = impulse_run[0] / "model.pt"
-    model = save_like(odd_model(trained, moments=2), trained, tmp_path / "moments.pt")
+    model = save_like(odd_model(trained, moments=2, end_moments=end), trained, tmp_path / "moments.pt")
     proc = run_ogn(tmp_path / "one", model, tiny_lj / "equilibrated.data", ninf=4)
-    assert "1 MPI rank(s), fused CPU kernel" in proc.stdout and "3 stage(s)" in proc.stdout
+    # the program: moments, pair stage 0, (end moments,) pair stage 1
+    assert "1 MPI rank(s), fused CPU kernel" in proc.stdout and f"{3 + end} stage(s)" in proc.stdout
     one = frames(tmp_path / "one")
     scripted, meta = load_model(model)
     first = one[0]

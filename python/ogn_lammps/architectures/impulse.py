@@ -70,6 +70,10 @@ class ImpulseConfig:
     # > 0: per-atom angular moments in this many radial channels enter every pair (docs/model.md,
     # "Angular moments"): the bond-angle information of three-body potentials (Stillinger-Weber)
     moments: int = 0
+    # with moments: stages s >= 1 also take the moments at the end of the step the stage before
+    # predicted (the corrector's angular information; without it three-body forces enter at the
+    # start geometry only)
+    end_moments: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -136,10 +140,12 @@ class PairImpulseOGN(nn.Module):
         self.n_mom = config.moments
         self.register_buffer("mom_scale", torch.ones(max(config.moments, 1), dtype=torch.float64))
         n_first = config.n_rbf + 2 + self.n_pairs + 6 * self.n_mom
-        n_later = 2 * config.n_rbf + 6 + self.n_pairs + 6 * self.n_mom
+        self.end_mom = 1 if (config.end_moments and self.n_mom > 0) else 0
+        n_later = 2 * config.n_rbf + 6 + self.n_pairs + 6 * self.n_mom * (1 + self.end_mom)
         n_extra = 4 * self.n_mom
         self.mlps = nn.ModuleList([_mlp(n_first, config.width, 4 + n_extra)] +
-                                  [_mlp(n_later, config.width, 8 + n_extra) for _ in range(config.stages - 1)])
+                                  [_mlp(n_later, config.width, 8 + n_extra * (1 + self.end_mom))
+                                   for _ in range(config.stages - 1)])
 
     # ------------------------------------------------------------------ the function
 
@@ -188,6 +194,14 @@ class PairImpulseOGN(nn.Module):
                           .reshape(n_nodes, 6 * c), (sums[:, 7 * c:].reshape(n_nodes, c, 3) * scale.unsqueeze(1))
                           .reshape(n_nodes, 3 * c)], 1)
 
+    def _end_moments(self, nodes: Tensor, edge_index: Tensor, edge_vectors: Tensor) -> Tensor:
+        """The moments at the end of the step that `nodes` ([v, dr, dv, ...]) predict, r'_ij =
+        r_ij + dr_j - dr_i, from a graph holding every pair in both directions."""
+        dtype = self.mlps[0][0].weight.dtype
+        dr = nodes[:, 3:6].to(dtype)
+        r2 = edge_vectors.to(dtype) + (dr.index_select(0, edge_index[1]) - dr.index_select(0, edge_index[0]))
+        return self._moments(nodes.shape[0], edge_index, r2)
+
     def _moment_terms(self, moments: Tensor, src: Tensor, dst: Tensor, u: Tensor) -> Tuple[Tensor, Tensor]:
         """The pair's invariants of its atoms' moments (E, 6 C), symmetric under i <-> j, and its
         extra directions (E, 2 C, 3), odd under i <-> j."""
@@ -214,9 +228,10 @@ class PairImpulseOGN(nn.Module):
         return features, torch.cat([m1i - m1j, mu], 1)
 
     def _stage(self, index: int, types: Tensor, nodes: Tensor, edge_index: Tensor, edge_vectors: Tensor,
-               half: bool) -> Tensor:
+               half: bool, end_moments: Tensor) -> Tensor:
         """One stage on [v, M] (index 0) or [v, dr, dv, M]; returns [v, dr, dv, M] (N, 9 + 10 C),
-        M the angular moments (none when C = 0)."""
+        M the angular moments (none when C = 0). end_moments: with `end_moments` in the config,
+        the moments at the end of the step `nodes` predict (N, 10 C; unused in stage 0)."""
         dtype = self.mlps[0][0].weight.dtype
         src, dst = edge_index[0], edge_index[1]
         n_nodes = nodes.shape[0]
@@ -263,24 +278,38 @@ class PairImpulseOGN(nn.Module):
                 self._rbf(d), self._rbf(d2), uw, wn, (u2 * w2).sum(1, keepdim=True),
                 torch.sqrt((w2 * w2).sum(1, keepdim=True) + 1e-12), (u * u2).sum(1, keepdim=True),
                 (u * w2).sum(1, keepdim=True) + (u2 * w).sum(1, keepdim=True), onehot, mfeat], 1)
-            coef = torch.zeros(features.shape[0], 8 + 4 * c, dtype=dtype, device=features.device)
+            extra_all = extra
+            if c > 0 and self.end_mom > 0:
+                # the same invariants and directions of the predicted end geometry
+                mfeat2, extra2 = self._moment_terms(end_moments.to(dtype), src, dst, u2)
+                features = torch.cat([features, mfeat2], 1)
+                extra_all = torch.cat([extra, extra2], 1)
+            ce = 2 * c * (1 + self.end_mom) if c > 0 else 0
+            coef = torch.zeros(features.shape[0], 8 + 2 * ce, dtype=dtype, device=features.device)
             for s, mlp in enumerate(self.mlps):
                 if s == index:
                     coef = f * mlp(features)
             p = (coef[:, 0:1] * u + coef[:, 1:2] * w + coef[:, 2:3] * u2 + coef[:, 3:4] * w2
-                 + (coef[:, 8:8 + 2 * c].unsqueeze(2) * extra).sum(1))
+                 + (coef[:, 8:8 + ce].unsqueeze(2) * extra_all).sum(1))
             q = (coef[:, 4:5] * u + coef[:, 5:6] * w + coef[:, 6:7] * u2 + coef[:, 7:8] * w2
-                 + (coef[:, 8 + 2 * c:8 + 4 * c].unsqueeze(2) * extra).sum(1))
+                 + (coef[:, 8 + ce:8 + 2 * ce].unsqueeze(2) * extra_all).sum(1))
             dv = dv0 + inv_m * self.p_scale.to(dtype) * self._aggregate(p, src, dst, n_nodes, half)
             correction = correction0 + inv_m * self.q_scale.to(dtype) * self._aggregate(q, src, dst, n_nodes, half)
         dr = tau * (v + 0.5 * dv) + correction
         return torch.cat([v, dr, dv, moments], 1)
 
     def _run(self, types: Tensor, velocities: Tensor, edge_index: Tensor, edge_vectors: Tensor, half: bool,
-             moments: Tensor) -> Tensor:
+             moments: Tensor, full_index: Tensor, full_vectors: Tensor) -> Tensor:
+        """All stages on the pairs (edge_index, edge_vectors); the moments come from the full
+        graph (full_index, full_vectors), which holds every pair in both directions and an
+        atom's own periodic images."""
         nodes = torch.cat([velocities.to(moments.dtype), moments], 1)
+        none = torch.zeros(nodes.shape[0], 0, dtype=moments.dtype, device=moments.device)
         for s in range(self.n_stages):
-            nodes = self._stage(s, types, nodes, edge_index, edge_vectors, half)
+            end = none
+            if s > 0 and self.end_mom > 0:
+                end = self._end_moments(nodes, full_index, full_vectors)
+            nodes = self._stage(s, types, nodes, edge_index, edge_vectors, half, end)
         return nodes[:, 3:9]
 
     def _full_moments(self, n_nodes: int, edge_index: Tensor, edge_vectors: Tensor) -> Tensor:
@@ -310,22 +339,34 @@ class PairImpulseOGN(nn.Module):
         with every ordered pair [i; j] within the cutoff; edge_vectors (E, 3) = r_j - r_i.
         """
         moments = self._full_moments(velocities.shape[0], edge_index, edge_vectors)
-        edge_index, edge_vectors = self._each_pair_once(edge_index, edge_vectors)
-        return self._run(types, velocities, edge_index, edge_vectors, True, moments)
+        pair_index, pair_vectors = self._each_pair_once(edge_index, edge_vectors)
+        return self._run(types, velocities, pair_index, pair_vectors, True, moments, edge_index, edge_vectors)
 
     @torch.jit.export
     def stage(self, index: int, types: Tensor, nodes: Tensor, edges: Tensor, edge_index: Tensor,
               edge_vectors: Tensor) -> Tuple[Tensor, Tensor]:
         """Stage `index` for fix ogn on several ranks; this model keeps no edge state. With angular
         moments, stage 0 computes them ([v, M]; the ghosts' rows are wrong until the fix refreshes
-        them from their owners) and stage s runs the pair stage s - 1."""
+        them from their owners) and stage s runs the pair stage s - 1. With end moments as well,
+        the pair stages 1, 2, ... are each preceded by one that appends the moments at the
+        predicted end ([v, dr, dv, M, M'], the ghosts' M' refreshed by the fix in between)."""
+        end = torch.zeros(nodes.shape[0], 0, dtype=nodes.dtype, device=nodes.device)
         if self.n_mom > 0:
             if index == 0:
                 moments = self._moments(nodes.shape[0], edge_index, edge_vectors)
                 return torch.cat([nodes[:, :3].to(moments.dtype), moments], 1), edges
             index = index - 1
+            if self.end_mom > 0:
+                if index % 2 == 1:
+                    moments = self._end_moments(nodes, edge_index, edge_vectors)
+                    return torch.cat([nodes, moments.to(nodes.dtype)], 1), edges
+                index = index // 2
+                width = 9 + 10 * self.n_mom
+                if nodes.shape[1] > width:
+                    end = nodes[:, width:]
+                    nodes = nodes[:, :width]
         edge_index, edge_vectors = self._each_pair_once(edge_index, edge_vectors)
-        return self._stage(index, types, nodes, edge_index, edge_vectors, True), edges
+        return self._stage(index, types, nodes, edge_index, edge_vectors, True, end), edges
 
     @torch.jit.export
     def finish(self, nodes: Tensor) -> Tensor:
@@ -337,6 +378,9 @@ class PairImpulseOGN(nn.Module):
     def program(self) -> Dict[str, object]:
         if self.n_mom > 0:
             m = 10 * self.n_mom
+            if self.end_mom > 0:  # [moments, pair 0, (end moments, pair s) for s >= 1]
+                return {"stages": 2 * self.n_stages, "exchange": [3, 3 + m] + [9 + m, 9 + 2 * m] * (self.n_stages - 1),
+                        "node_input": "velocities"}
             return {"stages": self.n_stages + 1, "exchange": [3, 3 + m] + [9 + m] * (self.n_stages - 1),
                     "node_input": "velocities"}
         return {"stages": self.n_stages, "exchange": [3] + [9] * (self.n_stages - 1), "node_input": "velocities"}
@@ -415,7 +459,8 @@ class PairImpulseOGN(nn.Module):
         moments = self._full_moments(len(sample.types), edge_index, vectors)
         if self.config.half_pairs if half is None else half:
             edge_index, vectors, use_half = self.half_graph(edge_index, vectors)
-        return self._run(sample.types, sample.velocities, edge_index, vectors, use_half, moments)
+        return self._run(sample.types, sample.velocities, edge_index, vectors, use_half, moments,
+                         sample.edge_index, sample.edge_vectors)
 
     @torch.jit.unused
     def loss(self, sample) -> Tensor:
