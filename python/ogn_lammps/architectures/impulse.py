@@ -279,12 +279,12 @@ class PairImpulseOGN(nn.Module):
                 torch.sqrt((w2 * w2).sum(1, keepdim=True) + 1e-12), (u * u2).sum(1, keepdim=True),
                 (u * w2).sum(1, keepdim=True) + (u2 * w).sum(1, keepdim=True), onehot, mfeat], 1)
             extra_all = extra
-            if c > 0 and self.end_mom > 0:
+            if self.end_mom > 0:  # (only with moments)
                 # the same invariants and directions of the predicted end geometry
                 mfeat2, extra2 = self._moment_terms(end_moments.to(dtype), src, dst, u2)
                 features = torch.cat([features, mfeat2], 1)
                 extra_all = torch.cat([extra, extra2], 1)
-            ce = 2 * c * (1 + self.end_mom) if c > 0 else 0
+            ce = 2 * c * (1 + self.end_mom)  # extra directions: 2 C per moment set
             coef = torch.zeros(features.shape[0], 8 + 2 * ce, dtype=dtype, device=features.device)
             for s, mlp in enumerate(self.mlps):
                 if s == index:
