@@ -96,10 +96,15 @@ class FixOGN : public Fix {
   // the same candidate pairs on a CUDA device, uploaded once per neighbour list build
   torch::Tensor pair_i, pair_j, pair_src, pair_dst;
 
-  // node rows (velocities, embeddings, predictions) of all atoms, for the forward communication
+  // the forward communication: local rows are packed from where they lie (comm_src, rows of
+  // comm_stride doubles, the columns from comm_offset on); ghosts' rows arrive in comm_rows
   std::vector<double> comm_rows, exchanged;
-  // fused kernel on several ranks: the pair sums of foreign nodes, returned to their owners
+  const double *comm_src = nullptr;
+  int comm_stride = 0, comm_offset = 0;
+  // fused kernel on several ranks: the pair sums of foreign nodes, returned to their owners,
+  // which add them straight into their own sums (reverse_dst); ghosts' shares in `returned`
   std::vector<double> returned;
+  double *reverse_dst = nullptr;
   int reverse_width = 6;
 
   // forces of later fixes (thermostats, external fields) act as half-kicks around the learned
@@ -131,7 +136,7 @@ class FixOGN : public Fix {
   torch::Tensor build_edges(torch::Tensor &edge_vectors);
   void build_pairs();
   void wait_for_other_ranks();
-  void exchange_rows(double *rows, int width);
+  void exchange_rows(double *rows, int width, int stride = 0, int offset = 0);
   void return_foreign_sums(double *sums, int width);
   torch::Tensor exchange(const torch::Tensor &rows);
   torch::Tensor torch_inference();
