@@ -22,8 +22,9 @@ def test_validate_reports_rmse_baselines_and_a_long_run(impulse_run, tiny_datase
     summary = json.loads((out / "summary.json").read_text())
     assert summary["architecture"] == "impulse" and summary["starts"] == 2
     r = summary["rmse"]["25"]
-    assert set(r) == {"pos", "vel", "pos_static", "vel_static", "pos_free", "vel_free"}
-    assert all(np.isfinite(v) and v > 0 for v in r.values())
+    assert set(r) == {"pos", "vel", "pos_static", "vel_static", "pos_free", "vel_free", "pos_verlet", "vel_verlet"}
+    assert all(np.isfinite(r[key]) and r[key] > 0 for key in ("pos", "vel", "pos_static", "vel_static", "pos_free",
+                                                                 "vel_free"))
     assert "static" in proc.stdout and "free" in proc.stdout
     # the RMSEs are recomputed here from the fix's own dump and the dataset
     with Dataset(tiny_dataset) as ds:
@@ -37,6 +38,12 @@ def test_validate_reports_rmse_baselines_and_a_long_run(impulse_run, tiny_datase
     rows = [line.split(",") for line in (out / "rmse.csv").read_text().splitlines()[1:]]
     logged = [float(row[3]) for row in rows if row[0] == "test_00" and row[1] == "0" and row[2] == "25"]
     assert len(logged) == 1 and abs(logged[0] - mine) < 1e-12
+    # the third baseline, LAMMPS velocity-Verlet at k x dt (5 x 0.005): this LJ melt loses atoms
+    # within a few steps (as in the paper's Fig. 4B), so the baseline is missing, not zero, and
+    # the run's own frames before the blow-up are kept
+    assert np.isnan(r["pos_verlet"]) and np.isnan(r["vel_verlet"])
+    assert "velocity-Verlet at 5 x dt" in proc.stderr and "Lost atoms" in proc.stderr
+    assert "VV k dt" in proc.stdout
     long = summary["long"][0]
     assert long["stopped"] == "" and long["md_steps"] == 30
     assert long["momentum_drift"] < 1e-6
@@ -68,6 +75,24 @@ def test_validate_reports_rmse_baselines_and_a_long_run(impulse_run, tiny_datase
     assert summary["velocity_scale"] == pytest.approx(3.0 ** 0.5)
 
 
+def test_the_verlet_baseline_is_lammps_own_trajectory(tiny_dataset, tmp_path):
+    """verlet_path at k = 1 is velocity-Verlet at the data's own dt: it retraces the held-out
+    trajectory LAMMPS wrote, step by step (to the dump's precision), with unwrapped positions."""
+    from ogn_lammps import systems
+    from ogn_lammps.validate import verlet_path, write_data
+    with Dataset(tiny_dataset) as ds:
+        traj = ds.trajectory("test", "test_00")
+        entry = systems.get("lj")
+        write_data(tmp_path / "start.data", ds.box, ds.ids, ds.types, ds.masses, traj["positions"][0],
+                   traj["velocities"][0], entry.atom_style)
+        facts = entry.facts() | {"dt": ds.dt}
+    x, v = verlet_path(tmp_path / "start.data", facts, 1, 20, tmp_path / "vv")
+    assert x.shape == (21, len(traj["positions"][0]), 3)
+    np.testing.assert_allclose(x, traj["positions"][:21], atol=1e-6)
+    np.testing.assert_allclose(v, traj["velocities"][:21], atol=1e-6)
+    assert np.abs(x[20] - x[0]).max() > 0.01  # the atoms moved
+
+
 def test_results_writes_the_report_and_names_what_is_missing(impulse_run, tiny_dataset, tmp_path):
     models, data = tmp_path / "models", tmp_path / "data"
     models.mkdir()
@@ -92,6 +117,27 @@ def test_results_writes_the_report_and_names_what_is_missing(impulse_run, tiny_d
     stamp = (tmp_path / "work" / "lj" / "summary.json").stat().st_mtime
     run_module("results", *args)
     assert (tmp_path / "work" / "lj" / "summary.json").stat().st_mtime == stamp
+    # ... unless it was written by a version without the velocity-Verlet baseline
+    path = tmp_path / "work" / "lj" / "summary.json"
+    old = json.loads(path.read_text())
+    for row in old["rmse"].values():
+        row.pop("pos_verlet"), row.pop("vel_verlet")
+    path.write_text(json.dumps(old))
+    stamp = path.stat().st_mtime
+    run_module("results", *args)
+    assert path.stat().st_mtime != stamp and "pos_verlet" in json.loads(path.read_text())["rmse"]["25"]
+
+
+def test_the_summary_says_where_velocity_verlet_at_the_stride_holds():
+    from ogn_lammps.results import stride_paragraph
+    notes = [dict(name="lj", stable=False, pos=0.01, vel=0.2, pos_vv=float("nan"), vel_vv=float("nan"), k=5,
+                  vv_over_ogn_speed=float("nan")),
+             dict(name="cuzr", stable=True, pos=0.1, vel=1.5, pos_vv=0.02, vel_vv=0.3, k=10, vv_over_ogn_speed=6.0)]
+    text = " ".join(stride_paragraph(notes))
+    assert "lost atoms before the judged horizon for `lj`" in text
+    assert "stayed stable for `cuzr`" in text and "0.02 / 0.3 against the model's 0.1 / 1.5" in text
+    assert "(the model's error 5x / 5x)" in text and "at 6x fix ogn's MD-equivalent speed" in text
+    assert stride_paragraph([]) == []
 
 
 def test_validate_refuses_a_model_for_another_system(impulse_run, tmp_path, tiny_dataset):

@@ -8,8 +8,10 @@ saw (e.g. `lmp -in inputs/lj_ground_truth.in -var out data/lj_heldout -var seed 
 ntrain 0 -var ntest 5 -var nsteps 2000`, then `python -m ogn_lammps.dataset`). From
 `--starts` states of every test trajectory, the deck `inputs/ogn.in` runs
 `fix ogn` for `--horizon` MD steps; the position and velocity RMSE (per component) against
-LAMMPS at 25, 50, 100, 200 (and 400) MD steps, and after every inference, is set beside two baselines from the same states:
-static (nothing moves) and free flight (x + v t). From the first frame of up to
+LAMMPS at 25, 50, 100, 200 (and 400) MD steps, and after every inference, is set beside three
+baselines from the same states: static (nothing moves), free flight (x + v t), and LAMMPS
+velocity-Verlet with the true potential at the model's stride, k x dt (what the physics itself
+gives at that step). From the first frame of up to
 `--long-runs` trajectories, it also runs `--long` MD steps in NVE and reports lost atoms,
 the temperature against the reference's mean, the total energy with the true potential
 (the deck's real pair style) and its drift, and the net momentum.
@@ -37,14 +39,14 @@ import numpy as np
 from .atomic import atomic_write_bytes
 from .contrast import run_nve
 from .dataset import Dataset
-from .environment import inputs_dir
+from .environment import forcefield_file, inputs_dir, start_lammps
 from .lammps_files import read_dump
 from .model_file import ModelError, check_compatible, load
 from . import systems
 from .systems import BOLTZ, MVV2E
 
 HORIZONS = (25, 50, 100, 200, 400)
-CURVE_KEYS = ("pos", "vel", "pos_static", "vel_static", "pos_free", "vel_free")
+CURVE_KEYS = ("pos", "vel", "pos_static", "vel_static", "pos_free", "vel_free", "pos_verlet", "vel_verlet")
 # atoms whose paths trajectories.png draws (paper Fig. 2B, 3B)
 N_TRACED = 3
 
@@ -108,6 +110,40 @@ def thermo(log: str) -> dict[str, np.ndarray]:
     return {name: table[:, i] for i, name in enumerate(names)}
 
 
+def verlet_path(data: Path, facts: dict, k: int, inferences: int, out: Path) -> tuple[np.ndarray, np.ndarray]:
+    """LAMMPS velocity-Verlet with the true potential at the model's stride, k x dt, from `data`
+    for `inferences` steps: the physics' own answer to the question the model answers (the
+    third baseline). Returns unwrapped positions and velocities after every step, sorted by id,
+    (inferences + 1, N, 3) each; NaN from where the run blew up."""
+    out.mkdir(parents=True, exist_ok=True)
+    dump = out / "trajectory.dump"
+    lmp = start_lammps()
+    try:
+        lmp.commands_list([
+            f"units {facts['units']}", f"atom_style {facts['atom_style']}", "atom_modify map array",
+            f"read_data {data}", f"include {forcefield_file(facts['forcefield'])}",
+            # thermo every step: a blow-up (lost atoms) stops the run where it happens
+            f"timestep {k * float(facts['dt'])}", "thermo 1", "thermo_modify lost error", "fix integrate all nve",
+            f"dump path all custom 1 {dump} id type xu yu zu vx vy vz",
+            "dump_modify path sort id format float %.12g", f"run {inferences}"])
+    except Exception as err:  # LAMMPS stops on a blown-up state ("Out of range atoms", ...): a result
+        print(f"validate: velocity-Verlet at {k} x dt from {data} stopped: {str(err).strip()[:200]}", file=sys.stderr)
+    finally:
+        lmp.close()
+    frames = []
+    try:
+        for frame in read_dump(dump):
+            frames.append(frame)
+    except Exception:  # the frame of the blow-up lacks the lost atoms: the ones before it count
+        pass
+    n_atoms = len(frames[0].ids) if frames else 0
+    x = np.full((inferences + 1, n_atoms, 3), np.nan)
+    v = np.full((inferences + 1, n_atoms, 3), np.nan)
+    for i, f in enumerate(frames[: inferences + 1]):
+        x[i], v[i] = f.positions, f.velocities
+    return x, v
+
+
 def rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
@@ -144,7 +180,7 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
         rows = []
         # RMSE after every inference, summed over the starts (paper Fig. S3)
         n_steps = max(horizons) // k
-        curve_sum = np.zeros((n_steps + 1, 6))
+        curve_sum = np.zeros((n_steps + 1, len(CURVE_KEYS)))
         traced = None
         for name in names:
             traj = ds.trajectory("test", name)
@@ -159,13 +195,17 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
                            traj["velocities"][start], entry.atom_style)
                 run_fix(model.resolve(), meta["system"], folder / "start.data", folder / "ogn", max(horizons) // k, ranks)
                 xs, vs = read_run(folder / "ogn", ds.ids)
+                xl, vl = verlet_path(folder / "start.data", entry.facts(), k, n_steps, folder / "verlet_k_dt")
+                if xl.shape[1] != len(ds.ids):  # no frame at all: the baseline is missing, not zero
+                    xl = vl = np.full((n_steps + 1, len(ds.ids), 3), np.nan)
                 x0, v0 = traj["positions"][start], traj["velocities"][start]
-                # RMSE after every inference: [pos, vel, pos_static, vel_static, pos_free, vel_free]
+                # RMSE after every inference: [pos, vel, pos_static, vel_static, pos_free, vel_free,
+                # pos_verlet, vel_verlet]
                 errs = np.zeros((n_steps + 1, len(CURVE_KEYS)))
                 for i in range(n_steps + 1):
                     xt, vt = traj["positions"][start + i * k], traj["velocities"][start + i * k]
                     errs[i] = [rmse(xs[i], xt), rmse(vs[i], vt), rmse(x0, xt), rmse(v0, vt),
-                               rmse(x0 + v0 * i * k * ds.dt, xt), rmse(v0, vt)]
+                               rmse(x0 + v0 * i * k * ds.dt, xt), rmse(v0, vt), rmse(xl[i], xt), rmse(vl[i], vt)]
                 curve_sum += errs
                 if traced is None:
                     atoms = np.random.default_rng(0).choice(len(ds.ids), size=min(N_TRACED, len(ds.ids)), replace=False)
@@ -265,11 +305,13 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
 
 
 def format_summary(summary: dict) -> str:
-    lines = [f"{'MD steps':>8} | {'position RMSE':>13} {'static':>8} {'free':>8} | {'velocity RMSE':>13} "
-             f"{'static':>8} {'free':>8}   (mean over {summary['starts']} held-out starts, via fix ogn)"]
+    lines = [f"{'MD steps':>8} | {'position RMSE':>13} {'static':>8} {'free':>8} {'VV k dt':>8} | {'velocity RMSE':>13} "
+             f"{'static':>8} {'free':>8} {'VV k dt':>8}   (mean over {summary['starts']} held-out starts, via fix ogn; "
+             f"VV k dt: velocity-Verlet with the true potential at {summary['k']} x dt)"]
     for h, r in summary["rmse"].items():
-        lines.append(f"{h:>8} | {r['pos']:>13.4g} {r['pos_static']:>8.4g} {r['pos_free']:>8.4g} | "
-                     f"{r['vel']:>13.4g} {r['vel_static']:>8.4g} {r['vel_free']:>8.4g}")
+        lines.append(f"{h:>8} | {r['pos']:>13.4g} {r['pos_static']:>8.4g} {r['pos_free']:>8.4g} "
+                     f"{r.get('pos_verlet', float('nan')):>8.4g} | {r['vel']:>13.4g} {r['vel_static']:>8.4g} "
+                     f"{r['vel_free']:>8.4g} {r.get('vel_verlet', float('nan')):>8.4g}")
     for r in summary["long"]:
         if r["stopped"]:
             lines.append(f"{r['trajectory']}, {r['md_steps']} MD steps: STOPPED: {r['stopped']}")
@@ -303,6 +345,8 @@ def plot(out: Path, table: dict, curve: list, traced: dict | None, long_results:
         ax.plot(steps, [c[key] for c in curve], "-", label=f"fix ogn ({meta['architecture']})")
         ax.plot(steps, [c[f"{key}_static"] for c in curve], "--", label="static")
         ax.plot(steps, [c[f"{key}_free"] for c in curve], ":", label="free flight")
+        if f"{key}_verlet" in curve[0]:
+            ax.plot(steps, [c[f"{key}_verlet"] for c in curve], "-.", label=f"velocity-Verlet at {meta['k']} x dt")
         h = sorted(table)
         ax.plot(h, [table[s][key] for s in h], "o", color="C0")
         ax.set_xlabel("MD steps")
