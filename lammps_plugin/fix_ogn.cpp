@@ -649,19 +649,28 @@ void FixOGN::wait_for_other_ranks()
    atom, 5 034 when every row was copied first)
 ------------------------------------------------------------------------- */
 
-void FixOGN::exchange_rows(double *rows, int width, int stride, int offset)
+void FixOGN::exchange_rows(double *rows, int width, int stride, int offset, bool single)
 {
   const int nlocal = atom->nlocal, nghost = atom->nghost;
   if (stride <= 0) stride = width;
-  comm_width = width, comm_stride = stride, comm_offset = offset, comm_src = rows;
-  if (comm_rows.size() < (size_t) nghost * width) comm_rows.resize((size_t) nghost * width);
+  comm_width = width, comm_stride = stride, comm_offset = offset, comm_src = rows, comm_float = single;
+  const int slots = wire_slots(width, single);
+  if (comm_rows.size() < (size_t) nghost * slots) comm_rows.resize((size_t) nghost * slots);
   const double start = platform::walltime();
   wait_for_other_ranks();
-  comm->forward_comm(this, width);
+  comm->forward_comm(this, slots);
   time_comm += platform::walltime() - start;
-  for (int n = nlocal; n < nlocal + nforeign; n++)
-    memcpy(rows + (size_t) n * stride + offset, &comm_rows[(size_t) (node_atom[n] - nlocal) * width],
-           width * sizeof(double));
+  for (int n = nlocal; n < nlocal + nforeign; n++) {
+    const double *from = &comm_rows[(size_t) (node_atom[n] - nlocal) * slots];
+    double *to = rows + (size_t) n * stride + offset;
+    if (single) {
+      wire.resize(width);
+      memcpy(wire.data(), from, width * sizeof(float));
+      for (int k = 0; k < width; k++) to[k] = wire[k];
+    } else {
+      memcpy(to, from, width * sizeof(double));
+    }
+  }
 }
 
 /* ----------------------------------------------------------------------
@@ -669,37 +678,61 @@ void FixOGN::exchange_rows(double *rows, int width, int stride, int offset)
    owners of those atoms, which add them to their own
 ------------------------------------------------------------------------- */
 
-void FixOGN::return_foreign_sums(double *sums, int width)
+void FixOGN::return_foreign_sums(double *sums, int width, bool single)
 {
   const int nlocal = atom->nlocal, nghost = atom->nghost;
   const double start = platform::walltime();
   wait_for_other_ranks();
-  reverse_width = width, reverse_dst = sums;
+  reverse_width = width, reverse_dst = sums, reverse_float = single;
   returned.assign((size_t) nghost * width, 0.0);
   for (int n = nlocal; n < nlocal + nforeign; n++)
     memcpy(&returned[(size_t) (node_atom[n] - nlocal) * width], sums + (size_t) n * width, width * sizeof(double));
-  comm->reverse_comm(this, width);
+  comm->reverse_comm(this, wire_slots(width, single));
   time_comm += platform::walltime() - start;
+}
+
+int FixOGN::wire_slots(int width, bool single)
+{
+  return single ? (width + 1) / 2 : width;
+}
+
+/* one row of `width` doubles onto the wire (`slots` doubles), as float32 when `single` */
+void FixOGN::put_row(double *out, const double *row, int width, bool single)
+{
+  if (!single) {
+    memcpy(out, row, width * sizeof(double));
+    return;
+  }
+  wire.assign(2 * wire_slots(width, true), 0.0f);
+  for (int k = 0; k < width; k++) wire[k] = (float) row[k];
+  memcpy(out, wire.data(), wire.size() * sizeof(float));
 }
 
 int FixOGN::pack_reverse_comm(int n, int first, double *buf)
 {
   // `first` is a ghost: reverse communication sends what ghosts hold back to their owners
-  const size_t w = reverse_width;
-  memcpy(buf, &returned[(size_t) (first - atom->nlocal) * w], (size_t) n * w * sizeof(double));
-  return n * reverse_width;
+  const size_t w = reverse_width, slots = wire_slots(reverse_width, reverse_float);
+  const size_t base = (size_t) (first - atom->nlocal) * w;
+  for (int m = 0; m < n; m++) put_row(buf + m * slots, &returned[base + m * w], w, reverse_float);
+  return n * slots;
 }
 
 void FixOGN::unpack_reverse_comm(int n, int *list, double *buf)
 {
   // a local atom adds to its own sums; a ghost (a corner image, passed on by a later swap)
   // keeps the share until its own swap sends it
-  const size_t w = reverse_width;
+  const size_t w = reverse_width, slots = wire_slots(reverse_width, reverse_float);
   const int nlocal = atom->nlocal;
+  if (reverse_float) wire.resize(2 * slots);
   for (int m = 0; m < n; m++) {
     const int j = list[m];
     double *to = j < nlocal ? reverse_dst + (size_t) j * w : &returned[(size_t) (j - nlocal) * w];
-    for (size_t k = 0; k < w; k++) to[k] += buf[w * m + k];
+    if (reverse_float) {
+      memcpy(wire.data(), buf + m * slots, w * sizeof(float));
+      for (size_t k = 0; k < w; k++) to[k] += wire[k];
+    } else {
+      for (size_t k = 0; k < w; k++) to[k] += buf[w * m + k];
+    }
   }
 }
 
@@ -715,21 +748,23 @@ torch::Tensor FixOGN::exchange(const torch::Tensor &rows)
 
 int FixOGN::pack_forward_comm(int n, int *send, double *buf, int, int *)
 {
-  // a swap sends local atoms, or ghosts received in an earlier swap (the corners)
-  const size_t w = comm_width;
-  const int nlocal = atom->nlocal;
+  // a swap sends local atoms, or ghosts received in an earlier swap (the corners), whose rows
+  // are already in wire form
+  const int slots = wire_slots(comm_width, comm_float), nlocal = atom->nlocal;
   for (int m = 0; m < n; m++) {
     const int j = send[m];
-    const double *from = j < nlocal ? comm_src + (size_t) j * comm_stride + comm_offset
-                                    : &comm_rows[(size_t) (j - nlocal) * w];
-    memcpy(buf + m * w, from, w * sizeof(double));
+    if (j < nlocal)
+      put_row(buf + (size_t) m * slots, comm_src + (size_t) j * comm_stride + comm_offset, comm_width, comm_float);
+    else
+      memcpy(buf + (size_t) m * slots, &comm_rows[(size_t) (j - nlocal) * slots], slots * sizeof(double));
   }
-  return n * comm_width;
+  return n * slots;
 }
 
 void FixOGN::unpack_forward_comm(int n, int first, double *buf)
 {
-  memcpy(&comm_rows[(size_t) (first - atom->nlocal) * comm_width], buf, (size_t) n * comm_width * sizeof(double));
+  const int slots = wire_slots(comm_width, comm_float);
+  memcpy(&comm_rows[(size_t) (first - atom->nlocal) * slots], buf, (size_t) n * slots * sizeof(double));
 }
 
 /* ----------------------------------------------------------------------
@@ -834,8 +869,8 @@ const double *FixOGN::fused_inference()
                                           (int64_t) pair_src32.size(), self_src32.data(), self_vec.data(),
                                           (int64_t) self_src32.size());
     if (nprocs > 1) {
-      if (newton_pairs) return_foreign_sums(moments, mw);
-      exchange_rows(moments, mw);
+      if (newton_pairs) return_foreign_sums(moments, mw, true);
+      exchange_rows(moments, mw, 0, 0, true);
     }
     kernel->use_moments(nnodes);
   }
@@ -855,8 +890,8 @@ const double *FixOGN::fused_inference()
                                             (int64_t) pair_src32.size(), self_src32.data(), self_vec.data(),
                                             (int64_t) self_src32.size(), in);
       if (nprocs > 1) {
-        if (newton_pairs) return_foreign_sums(moments, mw);
-        exchange_rows(moments, mw);
+        if (newton_pairs) return_foreign_sums(moments, mw, true);
+        exchange_rows(moments, mw, 0, 0, true);
       }
       kernel->use_moments(nnodes, true);
     }

@@ -101,6 +101,10 @@ class FixOGN : public Fix {
   std::vector<double> comm_rows, exchanged;
   const double *comm_src = nullptr;
   int comm_stride = 0, comm_offset = 0;
+  // the angular moments travel as float32, two to a double slot (the kernel rounds them to
+  // float32 anyway); comm_rows then holds the ghosts' rows in that form
+  bool comm_float = false, reverse_float = false;
+  std::vector<float> wire;
   // fused kernel on several ranks: the pair sums of foreign nodes, returned to their owners,
   // which add them straight into their own sums (reverse_dst); ghosts' shares in `returned`
   std::vector<double> returned;
@@ -136,8 +140,10 @@ class FixOGN : public Fix {
   torch::Tensor build_edges(torch::Tensor &edge_vectors);
   void build_pairs();
   void wait_for_other_ranks();
-  void exchange_rows(double *rows, int width, int stride = 0, int offset = 0);
-  void return_foreign_sums(double *sums, int width);
+  void exchange_rows(double *rows, int width, int stride = 0, int offset = 0, bool single = false);
+  void return_foreign_sums(double *sums, int width, bool single = false);
+  static int wire_slots(int width, bool single);
+  void put_row(double *out, const double *row, int width, bool single);
   torch::Tensor exchange(const torch::Tensor &rows);
   torch::Tensor torch_inference();
   const double *fused_inference();
