@@ -127,7 +127,8 @@ def verlet_path(data: Path, facts: dict, k: int, inferences: int, out: Path) -> 
             f"dump path all custom 1 {dump} id type xu yu zu vx vy vz",
             "dump_modify path sort id format float %.12g", f"run {inferences}"])
     except Exception as err:  # LAMMPS stops on a blown-up state ("Out of range atoms", ...): a result
-        print(f"validate: velocity-Verlet at {k} x dt from {data} stopped: {str(err).strip()[:200]}", file=sys.stderr)
+        reason = (str(err).strip().splitlines() or ["?"])[0][:200]
+        print(f"validate: velocity-Verlet at {k} x dt from {data} stopped: {reason}", file=sys.stderr)
     finally:
         lmp.close()
     frames = []
@@ -308,10 +309,13 @@ def format_summary(summary: dict) -> str:
     lines = [f"{'MD steps':>8} | {'position RMSE':>13} {'static':>8} {'free':>8} {'VV k dt':>8} | {'velocity RMSE':>13} "
              f"{'static':>8} {'free':>8} {'VV k dt':>8}   (mean over {summary['starts']} held-out starts, via fix ogn; "
              f"VV k dt: velocity-Verlet with the true potential at {summary['k']} x dt)"]
+    def vv(x: float) -> str:  # NaN: the run at k x dt lost atoms before this horizon
+        return f"{x:>8.4g}" if x == x else f"{'blew up':>8}"
+
     for h, r in summary["rmse"].items():
         lines.append(f"{h:>8} | {r['pos']:>13.4g} {r['pos_static']:>8.4g} {r['pos_free']:>8.4g} "
-                     f"{r.get('pos_verlet', float('nan')):>8.4g} | {r['vel']:>13.4g} {r['vel_static']:>8.4g} "
-                     f"{r['vel_free']:>8.4g} {r.get('vel_verlet', float('nan')):>8.4g}")
+                     f"{vv(r.get('pos_verlet', float('nan')))} | {r['vel']:>13.4g} {r['vel_static']:>8.4g} "
+                     f"{r['vel_free']:>8.4g} {vv(r.get('vel_verlet', float('nan')))}")
     for r in summary["long"]:
         if r["stopped"]:
             lines.append(f"{r['trajectory']}, {r['md_steps']} MD steps: STOPPED: {r['stopped']}")
