@@ -57,6 +57,20 @@ class Run:
         return self.atoms[0] - self.atoms[-1] if self.atoms else 0
 
 
+def nve_setup(data_file: Path, system: dict, timestep: float) -> list[str]:
+    """LAMMPS commands for NVE with the system's force field from a data file (run_nve, and
+    validate's velocity-Verlet baseline at k x dt)."""
+    return [
+        f"units {system['units']}",
+        f"atom_style {system.get('atom_style', 'atomic')}",
+        "atom_modify map array",
+        f"read_data {data_file}",
+        f"include {forcefield_file(system.get('forcefield', system['system']))}",
+        f"timestep {timestep}",
+        "fix integrate all nve",
+    ]
+
+
 def run_nve(data_file: Path, system: dict, multiple: int, md_steps: int) -> Run:
     """NVE from a data file at `multiple` x dt for md_steps MD steps of time; `seconds` is the
     wall time of the integration (with a thermo sample every k MD steps)."""
@@ -69,20 +83,11 @@ def run_nve(data_file: Path, system: dict, multiple: int, md_steps: int) -> Run:
     run = Run(system=system["system"], label=label, timestep=timestep, steps=steps)
     lmp = start_lammps()
     try:
-        lmp.commands_list(
-            [
-                f"units {system['units']}",
-                f"atom_style {system.get('atom_style', 'atomic')}",
-                "atom_modify map array",
-                f"read_data {data_file}",
-                f"include {forcefield_file(system.get('forcefield', system['system']))}",
-                f"timestep {timestep}",
-                "thermo_style custom step etotal atoms",
-                "thermo_modify lost ignore norm yes",
-                "fix integrate all nve",
-                "run 0",
-            ]
-        )
+        lmp.commands_list(nve_setup(data_file, system, timestep) + [
+            "thermo_style custom step etotal atoms",
+            "thermo_modify lost ignore norm yes",
+            "run 0",
+        ])
         clock = time.perf_counter()
         for step in range(0, steps + 1, sample):
             if step:

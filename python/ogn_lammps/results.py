@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import shutil
@@ -74,9 +75,8 @@ def current(summary: Path) -> bool:
 def stride_note(name: str, s: dict, r: dict) -> dict:
     """What velocity-Verlet at the model's stride gave for one system: its RMSE at the judged
     horizon against the model's, and its MD-equivalent speed against fix ogn's (long runs)."""
-    note = dict(name=name, stable=r.get("pos_verlet", float("nan")) == r.get("pos_verlet", float("nan")))
-    note.update(pos=r["pos"], vel=r["vel"], pos_vv=r.get("pos_verlet", float("nan")),
-                vel_vv=r.get("vel_verlet", float("nan")), k=s["k"])
+    pos_vv, vel_vv = r.get("pos_verlet", math.nan), r.get("vel_verlet", math.nan)
+    note = dict(name=name, stable=not math.isnan(pos_vv), pos=r["pos"], vel=r["vel"], pos_vv=pos_vv, vel_vv=vel_vv)
     # a step at k x dt costs what a step at dt costs (one force evaluation), so its MD-equivalent
     # speed is k x velocity-Verlet's at dt, measured in the same long runs as fix ogn's
     speeds = [s["k"] * run["speed"]["verlet_atom_steps_per_s"] / run["speed"]["ogn_atom_steps_per_s"]

@@ -37,9 +37,9 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write_bytes
-from .contrast import run_nve
+from .contrast import nve_setup, run_nve
 from .dataset import Dataset
-from .environment import forcefield_file, inputs_dir, start_lammps
+from .environment import inputs_dir, start_lammps
 from .lammps_files import read_dump
 from .model_file import ModelError, check_compatible, load
 from . import systems
@@ -119,11 +119,9 @@ def verlet_path(data: Path, facts: dict, k: int, inferences: int, out: Path) -> 
     dump = out / "trajectory.dump"
     lmp = start_lammps()
     try:
-        lmp.commands_list([
-            f"units {facts['units']}", f"atom_style {facts['atom_style']}", "atom_modify map array",
-            f"read_data {data}", f"include {forcefield_file(facts['forcefield'])}",
+        lmp.commands_list(nve_setup(data, facts, k * float(facts["dt"])) + [
             # thermo every step: a blow-up (lost atoms) stops the run where it happens
-            f"timestep {k * float(facts['dt'])}", "thermo 1", "thermo_modify lost error", "fix integrate all nve",
+            "thermo 1", "thermo_modify lost error",
             f"dump path all custom 1 {dump} id type xu yu zu vx vy vz",
             "dump_modify path sort id format float %.12g", f"run {inferences}"])
     except Exception as err:  # LAMMPS stops on a blown-up state ("Out of range atoms", ...): a result
