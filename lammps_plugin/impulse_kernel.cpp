@@ -113,6 +113,53 @@ ImpulseKernel::ImpulseKernel(const torch::jit::Module &model)
 #endif
 }
 
+Workers::~Workers()
+{
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    stop = true;
+  }
+  start.notify_all();
+  for (auto &thread : threads) thread.join();
+}
+
+void Workers::run(int n, const std::function<void(int)> &work)
+{
+  if (n <= 1) return work(0);
+  while ((int) threads.size() < n - 1) threads.emplace_back(&Workers::loop, this, (int) threads.size() + 1);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    job = &work;
+    active = n;
+    pending = n - 1;
+    generation++;
+  }
+  start.notify_all();
+  work(0);
+  std::unique_lock<std::mutex> lock(mutex);
+  done.wait(lock, [&] { return pending == 0; });
+  job = nullptr;
+}
+
+void Workers::loop(int t)
+{
+  unsigned long seen = 0;
+  for (;;) {
+    const std::function<void(int)> *mine;
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      start.wait(lock, [&] { return stop || generation != seen; });
+      if (stop) return;
+      seen = generation;
+      if (t >= active) continue;
+      mine = job;
+    }
+    (*mine)(t);
+    std::lock_guard<std::mutex> lock(mutex);
+    if (--pending == 0) done.notify_one();
+  }
+}
+
 double ImpulseKernel::flops_per_pair() const
 {
   double total = 0.0;
@@ -136,48 +183,81 @@ void ImpulseKernel::stage(int s, int nnodes, const int64_t *types, const double 
    once with the share of both atoms (M0, M2 even, M1 odd under i <-> j)
 ------------------------------------------------------------------------- */
 
+// n floats at a 64-byte boundary inside buffer (the SIMD blocks' aligned loads and stores)
+static float *aligned_block(std::vector<float> &buffer, size_t n)
+{
+  buffer.resize(n + 16);
+  return (float *) (((uintptr_t) buffer.data() + 63) & ~(uintptr_t) 63);
+}
+
 double *ImpulseKernel::moment_sums(int nnodes, const int32_t *ei, const int32_t *ej, const float *r,
                                    int64_t npairs, const int32_t *ni, const float *ri, int64_t nself,
                                    const double *rows)
 {
-  const Weights &wt = weights;
-  const int nm = wt.n_mom, width = 10 * nm;
-  mom_sums.assign((size_t) nnodes * width, 0.0);
-  if (nm == 0) return mom_sums.data();
-  const float spacing = nm > 1 ? (wt.cutoff - wt.r_min) / (float) (nm - 1) : 1.0f;
-  std::vector<float> g(nm);
-  auto add = [&](int i, const float *v, int sign) {
-    const float d = std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
-    const float u[3] = {v[0] / d, v[1] / d, v[2] / d};
-    const float x = std::min(d / wt.cutoff, 1.0f), f = (1.0f - x * x) * (1.0f - x * x);
-    for (int c = 0; c < nm; c++) {
-      g[c] = f;
-      if (nm > 1) {
-        const float t = (d - (wt.r_min + spacing * (float) c)) / spacing;
-        g[c] *= std::exp(-std::min(t * t, 60.0f));
-      }
+  const int nm = weights.n_mom, width = 10 * nm;
+  const size_t size = (size_t) nnodes * width;
+  if (nm == 0) {
+    mom_sums.assign(size, 0.0);
+    return mom_sums.data();
+  }
+  // each pair's terms are computed once, 16 pairs to a SIMD block, and added to both atoms (M1
+  // with the sign of u_ji = -u_ij). Contiguous shares of the pairs are summed into a table per
+  // thread and added up at the end, as in pair_sums (a share below some 4 000 pairs costs more
+  // to start than it saves).
+  const int used = (int) std::max<int64_t>(1, std::min<int64_t>(nthreads, npairs / 4096));
+  if ((int) mom_parts.size() < used - 1) mom_parts.resize(used - 1);
+  mom_sums.resize(size);
+  for (int t = 1; t < used; t++) mom_parts[t - 1].resize(size);
+  auto share = [&](int t) { return npairs * t / used; };
+  // up to 16 vectors (x, y, z each) of pairs (at[l], bt[l]); bt null: at's side only
+  auto add_block = [&](int n, const float *vectors, const int32_t *at, const int32_t *bt, double *table,
+                       float *w) {
+    alignas(64) float vx[16], vy[16], vz[16];
+    for (int l = 0; l < 16; l++) {
+      const bool real = l < n;
+      vx[l] = real ? vectors[3 * l] : 1.0f;    // padding lanes: any vector of nonzero length
+      vy[l] = real ? vectors[3 * l + 1] : 0.0f;
+      vz[l] = real ? vectors[3 * l + 2] : 0.0f;
     }
-    const float uu[6] = {u[0] * u[0], u[1] * u[1], u[2] * u[2], u[0] * u[1], u[0] * u[2], u[1] * u[2]};
-    double *row = &mom_sums[(size_t) i * width];
-    for (int c = 0; c < nm; c++) {
-      row[c] += g[c];
-      for (int k = 0; k < 6; k++) row[nm + 6 * c + k] += g[c] * uu[k];
-      for (int k = 0; k < 3; k++) row[7 * nm + 3 * c + k] += sign * g[c] * u[k];
+    moment_block(vx, vy, vz, w);
+    moment_scatter(n, w, w + 16 * width, at, bt, table);
+  };
+  auto sum_pairs = [&](int t) {
+    double *table = t == 0 ? mom_sums.data() : mom_parts[t - 1].data();
+    std::fill(table, table + size, 0.0);    // each thread its own table: tens of MB a second
+    std::vector<float> buffer;
+    float *w = aligned_block(buffer, (size_t) 17 * width);    // the terms, then one lane's
+    float moved[48];
+    for (int64_t e = share(t); e < share(t + 1); e += 16) {
+      const int n = (int) std::min<int64_t>(16, share(t + 1) - e);
+      const float *v = r + 3 * e;
+      if (rows) {    // r'_ij = r_ij + dr_j - dr_i, in the float32 order of the pair loop
+        for (int l = 0; l < n; l++) {
+          const double *a = rows + 9 * (size_t) ei[e + l], *b = rows + 9 * (size_t) ej[e + l];
+          for (int d = 0; d < 3; d++) moved[3 * l + d] = v[3 * l + d] + ((float) b[3 + d] - (float) a[3 + d]);
+        }
+        v = moved;
+      }
+      add_block(n, v, ei + e, ej + e, table, w);
     }
   };
-  for (int64_t e = 0; e < npairs; e++) {
-    const float *v = r + 3 * e;
-    float moved[3];
-    if (rows) {    // r'_ij = r_ij + dr_j - dr_i, in the float32 order of the pair loop
-      const double *a = rows + 9 * (size_t) ei[e], *b = rows + 9 * (size_t) ej[e];
-      for (int d = 0; d < 3; d++) moved[d] = v[d] + ((float) b[3 + d] - (float) a[3 + d]);
-      v = moved;
+  double *total = mom_sums.data();
+  // the threads' tables added up, each thread over a share of the nodes
+  auto add_up = [&](int t) {
+    const size_t begin = size * t / used, end = size * (t + 1) / used;
+    for (int p = 1; p < used; p++) {
+      const double *part = mom_parts[p - 1].data();
+      for (size_t m = begin; m < end; m++) total[m] += part[m];
     }
-    add(ei[e], v, 1);
-    add(ej[e], v, -1);    // u_ji = -u_ij
-  }
-  for (int64_t e = 0; e < nself; e++) add(ni[e], ri + 3 * e, 1);
-  return mom_sums.data();
+  };
+  workers.run(used, sum_pairs);
+  if (used > 1) workers.run(used, add_up);
+  // an atom and its own periodic image (boxes shorter than the cutoff): one side only
+  std::vector<float> buffer;
+  float *w = aligned_block(buffer, (size_t) 17 * width);    // the terms, then one lane's
+  for (int64_t e = 0; e < nself; e += 16)
+    add_block((int) std::min<int64_t>(16, nself - e), ri + 3 * e, ni + e, nullptr, total, w);
+  return total;
 }
 
 void ImpulseKernel::use_moments(int nnodes, bool end)
@@ -208,11 +288,7 @@ double *ImpulseKernel::pair_sums(int s, int nnodes, const int64_t *types, const 
   if ((int) sums.size() < used) sums.resize(used);
   for (int t = 0; t < used; t++) sums[t].assign(6 * (size_t) nnodes, 0.0);
   auto share = [&](int t) { return std::min(npairs, 16 * (blocks * t / used)); };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < used; t++)
-    pool.emplace_back([&, t] { pairs(s, types, in, width, ei, ej, r, share(t), share(t + 1), sums[t].data()); });
-  pairs(s, types, in, width, ei, ej, r, 0, share(1), sums[0].data());
-  for (auto &thread : pool) thread.join();
+  workers.run(used, [&](int t) { pairs(s, types, in, width, ei, ej, r, share(t), share(t + 1), sums[t].data()); });
   double *total = sums[0].data();
   for (int t = 1; t < used; t++)
     for (size_t m = 0; m < 6 * (size_t) nnodes; m++) total[m] += sums[t][m];
@@ -316,6 +392,27 @@ inline V onehot(const int32_t *kinds, int m)
 #include "impulse_pairs.inc"
 }    // namespace avx512
 #pragma GCC pop_options
+
+void ImpulseKernel::moment_block(const float *vx, const float *vy, const float *vz, float *w) const
+{
+  const int nm = weights.n_mom;
+  const float spacing = nm > 1 ? (weights.cutoff - weights.r_min) / (float) (nm - 1) : 1.0f;
+#ifdef OGN_KERNEL_X86
+  if (isa_name == "avx512") return avx512::moment_block(weights, spacing, vx, vy, vz, w);
+  return avx2::moment_block(weights, spacing, vx, vy, vz, w);
+#endif
+  throw std::runtime_error("the fused kernel needs an x86 CPU");
+}
+
+void ImpulseKernel::moment_scatter(int n, const float *w, float *own, const int32_t *at, const int32_t *bt,
+                                   double *table) const
+{
+#ifdef OGN_KERNEL_X86
+  if (isa_name == "avx512") return avx512::moment_scatter(weights.n_mom, n, w, own, at, bt, table);
+  return avx2::moment_scatter(weights.n_mom, n, w, own, at, bt, table);
+#endif
+  throw std::runtime_error("the fused kernel needs an x86 CPU");
+}
 
 void ImpulseKernel::pairs(int s, const int64_t *types, const double *in, int width, const int32_t *ei,
                           const int32_t *ej, const float *r, int64_t begin, int64_t end, double *sum) const

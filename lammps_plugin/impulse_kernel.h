@@ -13,11 +13,38 @@
 
 #include <torch/script.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace ogn {
+
+// threads that live as long as the kernel and wait between jobs, instead of threads started
+// for each of the 4-6 passes over the pairs per inference (tens of microseconds each, and a
+// new thread begins where the scheduler puts it)
+class Workers {
+ public:
+  Workers() = default;
+  Workers(const Workers &) = delete;
+  Workers &operator=(const Workers &) = delete;
+  ~Workers();
+  // work(t) for t = 0 .. n - 1, t = 0 on the calling thread; returns when all are done
+  void run(int n, const std::function<void(int)> &work);
+
+ private:
+  std::vector<std::thread> threads;
+  std::mutex mutex;
+  std::condition_variable start, done;
+  const std::function<void(int)> *job = nullptr;
+  unsigned long generation = 0;
+  int active = 0, pending = 0;
+  bool stop = false;
+  void loop(int t);
+};
 
 class ImpulseKernel {
  public:
@@ -62,12 +89,13 @@ class ImpulseKernel {
                       const int32_t *ni, const float *ri, int64_t nself, const double *rows = nullptr);
   void use_moments(int nnodes, bool end = false);
 
-  // bytes the kernel holds: per-thread node sums and the angular moments
+  // bytes the kernel holds: per-thread node sums and moment sums, and the angular moments
   double memory_bytes() const
   {
     double bytes = (double) mom_sums.capacity() * sizeof(double) +
         (double) (moments.capacity() + moments_end.capacity()) * sizeof(float);
     for (const auto &s : sums) bytes += (double) s.capacity() * sizeof(double);
+    for (const auto &s : mom_parts) bytes += (double) s.capacity() * sizeof(double);
     return bytes;
   }
 
@@ -100,12 +128,18 @@ class ImpulseKernel {
   std::vector<double> inv_mass;
   std::string isa_name;
   int nthreads = 1;
+  Workers workers;
   // per thread and node: impulse (3) and position correction (3)
   std::vector<std::vector<double>> sums;
   // per node: the moment sums, then (use_moments) scaled in float32 for the pair loop
   std::vector<double> mom_sums;
+  std::vector<std::vector<double>> mom_parts;    // threads 2, 3, ...: their shares of mom_sums
   std::vector<float> moments, moments_end;
 
+  // the moments' terms of 16 pairs (impulse_pairs.inc), vectors and w 64-byte aligned
+  void moment_block(const float *vx, const float *vy, const float *vz, float *w) const;
+  // adds them to the rows of both atoms of each pair (bt null: at's side only)
+  void moment_scatter(int n, const float *w, float *own, const int32_t *at, const int32_t *bt, double *table) const;
   void pairs(int s, const int64_t *types, const double *in, int width, const int32_t *ei, const int32_t *ej,
              const float *r, int64_t begin, int64_t end, double *sum) const;
 };
