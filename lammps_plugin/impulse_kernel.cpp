@@ -265,15 +265,23 @@ void ImpulseKernel::use_moments(int nnodes, bool end)
   const int nm = weights.n_mom, width = 10 * nm;
   std::vector<float> &moments = end ? moments_end : this->moments;
   moments.resize((size_t) nnodes * width);
-  for (int n = 0; n < nnodes; n++)
-    for (int c = 0; c < nm; c++) {
-      const double scale = weights.mom_inv_scale[c];
-      const double *in = &mom_sums[(size_t) n * width];
-      float *out = &moments[(size_t) n * width];
-      out[c] = (float) (in[c] * scale);
-      for (int k = 0; k < 6; k++) out[nm + 6 * c + k] = (float) (in[nm + 6 * c + k] * scale);
-      for (int k = 0; k < 3; k++) out[7 * nm + 3 * c + k] = (float) (in[7 * nm + 3 * c + k] * scale);
-    }
+  run_shares(nnodes / 2048, [&](int t, int used) {
+    for (int n = (int) ((int64_t) nnodes * t / used); n < (int) ((int64_t) nnodes * (t + 1) / used); n++)
+      for (int c = 0; c < nm; c++) {
+        const double scale = weights.mom_inv_scale[c];
+        const double *in = &mom_sums[(size_t) n * width];
+        float *out = &moments[(size_t) n * width];
+        out[c] = (float) (in[c] * scale);
+        for (int k = 0; k < 6; k++) out[nm + 6 * c + k] = (float) (in[nm + 6 * c + k] * scale);
+        for (int k = 0; k < 3; k++) out[7 * nm + 3 * c + k] = (float) (in[7 * nm + 3 * c + k] * scale);
+      }
+  });
+}
+
+void ImpulseKernel::run_shares(int64_t wanted, const std::function<void(int, int)> &work) const
+{
+  const int used = (int) std::max<int64_t>(1, std::min<int64_t>(nthreads, wanted));
+  workers.run(used, [&](int t) { work(t, used); });
 }
 
 double *ImpulseKernel::pair_sums(int s, int nnodes, const int64_t *types, const double *in, const int32_t *ei,
@@ -286,9 +294,11 @@ double *ImpulseKernel::pair_sums(int s, int nnodes, const int64_t *types, const 
   const int64_t blocks = (npairs + 15) / 16;
   const int used = (int) std::max<int64_t>(1, std::min<int64_t>(nthreads, blocks / 64));
   if ((int) sums.size() < used) sums.resize(used);
-  for (int t = 0; t < used; t++) sums[t].assign(6 * (size_t) nnodes, 0.0);
   auto share = [&](int t) { return std::min(npairs, 16 * (blocks * t / used)); };
-  workers.run(used, [&](int t) { pairs(s, types, in, width, ei, ej, r, share(t), share(t + 1), sums[t].data()); });
+  workers.run(used, [&](int t) {
+    sums[t].assign(6 * (size_t) nnodes, 0.0);    // by the thread that fills them
+    pairs(s, types, in, width, ei, ej, r, share(t), share(t + 1), sums[t].data());
+  });
   double *total = sums[0].data();
   for (int t = 1; t < used; t++)
     for (size_t m = 0; m < 6 * (size_t) nnodes; m++) total[m] += sums[t][m];
@@ -299,21 +309,23 @@ void ImpulseKernel::update(int s, int nnodes, const int64_t *types, const double
                            double *out) const
 {
   const int width = s == 0 ? 3 : 9;
-  for (int n = 0; n < nnodes; n++) {
-    const double im = inv_mass[types[n] - 1], *row = in + (size_t) n * width, *sum = total + 6 * (size_t) n;
-    double *o = out + (size_t) n * 9;
-    for (int d = 0; d < 3; d++) {
-      const double v = row[d];
-      double dv = im * sum[d], correction = im * sum[3 + d];
-      if (s > 0) {
-        correction += row[3 + d] - tau * (v + 0.5 * row[6 + d]);
-        dv += row[6 + d];
+  run_shares(nnodes / 2048, [&](int t, int used) {
+    for (int n = (int) ((int64_t) nnodes * t / used); n < (int) ((int64_t) nnodes * (t + 1) / used); n++) {
+      const double im = inv_mass[types[n] - 1], *row = in + (size_t) n * width, *sum = total + 6 * (size_t) n;
+      double *o = out + (size_t) n * 9;
+      for (int d = 0; d < 3; d++) {
+        const double v = row[d];
+        double dv = im * sum[d], correction = im * sum[3 + d];
+        if (s > 0) {
+          correction += row[3 + d] - tau * (v + 0.5 * row[6 + d]);
+          dv += row[6 + d];
+        }
+        o[d] = v;
+        o[3 + d] = tau * (v + 0.5 * dv) + correction;
+        o[6 + d] = dv;
       }
-      o[d] = v;
-      o[3 + d] = tau * (v + 0.5 * dv) + correction;
-      o[6 + d] = dv;
     }
-  }
+  });
 }
 
 #ifdef OGN_KERNEL_X86

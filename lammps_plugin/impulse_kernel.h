@@ -102,6 +102,9 @@ class ImpulseKernel {
   // threads per stage (>= 1): each sums its share of the pairs into its own node sums
   void set_threads(int n) { nthreads = n < 1 ? 1 : n; }
   int threads() const { return nthreads; }
+  // work(t, used) for t = 0 .. used - 1 on the kernel's threads, used = min(threads, wanted)
+  // and at least 1: for the caller's share-wise loops over pairs or nodes (fix ogn's graph)
+  void run_shares(int64_t wanted, const std::function<void(int, int)> &work) const;
 
  // everything the pair loop reads: weights and scales of the model
   struct Dense {    // a linear layer, weights row-major [out][in] as torch keeps them
@@ -128,7 +131,7 @@ class ImpulseKernel {
   std::vector<double> inv_mass;
   std::string isa_name;
   int nthreads = 1;
-  Workers workers;
+  mutable Workers workers;    // const passes (update) run on them too
   // per thread and node: impulse (3) and position correction (3)
   std::vector<std::vector<double>> sums;
   // per node: the moment sums, then (use_moments) scaled in float32 for the pair loop
