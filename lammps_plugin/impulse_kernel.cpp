@@ -110,6 +110,7 @@ ImpulseKernel::ImpulseKernel(const torch::jit::Module &model)
 #ifdef OGN_KERNEL_X86
   const char *forced = std::getenv("OGN_KERNEL_ISA");
   if (__builtin_cpu_supports("avx512f") && !(forced && std::string(forced) == "avx2")) isa_name = "avx512";
+  avx512_loop = isa_name == "avx512";
 #endif
 }
 
@@ -410,7 +411,7 @@ void ImpulseKernel::moment_block(const float *vx, const float *vy, const float *
   const int nm = weights.n_mom;
   const float spacing = nm > 1 ? (weights.cutoff - weights.r_min) / (float) (nm - 1) : 1.0f;
 #ifdef OGN_KERNEL_X86
-  if (isa_name == "avx512") return avx512::moment_block(weights, spacing, vx, vy, vz, w);
+  if (avx512_loop) return avx512::moment_block(weights, spacing, vx, vy, vz, w);
   return avx2::moment_block(weights, spacing, vx, vy, vz, w);
 #endif
   throw std::runtime_error("the fused kernel needs an x86 CPU");
@@ -420,7 +421,7 @@ void ImpulseKernel::moment_scatter(int n, const float *w, float *own, const int3
                                    double *table) const
 {
 #ifdef OGN_KERNEL_X86
-  if (isa_name == "avx512") return avx512::moment_scatter(weights.n_mom, n, w, own, at, bt, table);
+  if (avx512_loop) return avx512::moment_scatter(weights.n_mom, n, w, own, at, bt, table);
   return avx2::moment_scatter(weights.n_mom, n, w, own, at, bt, table);
 #endif
   throw std::runtime_error("the fused kernel needs an x86 CPU");
@@ -431,7 +432,7 @@ void ImpulseKernel::pairs(int s, const int64_t *types, const double *in, int wid
 {
   const float *mom = weights.n_mom > 0 ? moments.data() : nullptr;
   const float *mom_end = s > 0 && weights.end_mom ? moments_end.data() : nullptr;
-  if (isa_name == "avx512")
+  if (avx512_loop)
     avx512::pairs(weights, s, types, in, width, ei, ej, r, mom, mom_end, begin, end, sum);
   else
     avx2::pairs(weights, s, types, in, width, ei, ej, r, mom, mom_end, begin, end, sum);

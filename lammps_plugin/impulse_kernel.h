@@ -130,6 +130,7 @@ class ImpulseKernel {
   double tau = 0;
   std::vector<double> inv_mass;
   std::string isa_name;
+  bool avx512_loop = false;    // isa_name == "avx512", for the dispatch every 16 pairs of the moments
   int nthreads = 1;
   mutable Workers workers;    // const passes (update) run on them too
   // per thread and node: impulse (3) and position correction (3)

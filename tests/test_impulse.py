@@ -565,7 +565,6 @@ def benchmark_report_pattern() -> str:
     return module.FIX_REPORT
 
 
-
 def test_fused_kernel_sums_the_angular_moments_on_two_threads(impulse_run, tiny_lj, tmp_path):
     """The moments, and those of the predicted end geometry, summed by two threads (each
     over half of the pairs, into a table of its own) in a box with enough pairs for both to
@@ -590,6 +589,7 @@ def test_fused_kernel_sums_the_angular_moments_on_two_threads(impulse_run, tiny_
     # the same sums in another order: float32 rounding, grown over 4 inferences
     assert np.abs(one[-1].positions - two[-1].positions).max() <= 1e-5 * spacing(one[-1])
     assert np.abs(one[-1].velocities - two[-1].velocities).max() <= 1e-5 * np.abs(one[-1].velocities).max()
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("end", [False, True], ids=["start", "end moments"])
