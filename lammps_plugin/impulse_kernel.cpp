@@ -5,6 +5,7 @@
 #include "impulse_kernel.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cmath>
 #include <stdexcept>
@@ -124,41 +125,98 @@ Workers::~Workers()
   for (auto &thread : threads) thread.join();
 }
 
+// spins until ready() or kSpin seconds have passed; whether ready() became true
+template <class Ready> static bool spin_until(Ready ready)
+{
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(Workers::kSpin);
+  for (;;) {
+    for (int i = 0; i < 64; i++) {
+      if (ready()) return true;
+#ifdef OGN_KERNEL_X86
+      _mm_pause();
+#endif
+    }
+    if (std::chrono::steady_clock::now() > until) return ready();
+  }
+}
+
 void Workers::run(int n, const std::function<void(int)> &work)
 {
   if (n <= 1) return work(0);
   while ((int) threads.size() < n - 1) threads.emplace_back(&Workers::loop, this, (int) threads.size() + 1);
+  job = &work;
+  active = n;
+  pending = n - 1;
   {
+    // under the lock: a thread that is about to sleep sees either the old generation and is
+    // woken by the notify, or the new one and does not sleep
     std::lock_guard<std::mutex> lock(mutex);
-    job = &work;
-    active = n;
-    pending = n - 1;
     generation++;
   }
   start.notify_all();
   work(0);
-  std::unique_lock<std::mutex> lock(mutex);
-  done.wait(lock, [&] { return pending == 0; });
-  job = nullptr;
+  if (!spin_until([&] { return pending.load() == 0; })) {
+    std::unique_lock<std::mutex> lock(mutex);
+    done.wait(lock, [&] { return pending.load() == 0; });
+  }
 }
 
 void Workers::loop(int t)
 {
   unsigned long seen = 0;
   for (;;) {
-    const std::function<void(int)> *mine;
-    {
+    if (!spin_until([&] { return stop.load() || generation.load() != seen; })) {
       std::unique_lock<std::mutex> lock(mutex);
-      start.wait(lock, [&] { return stop || generation != seen; });
-      if (stop) return;
-      seen = generation;
-      if (t >= active) continue;
-      mine = job;
+      start.wait(lock, [&] { return stop.load() || generation.load() != seen; });
     }
-    (*mine)(t);
-    std::lock_guard<std::mutex> lock(mutex);
-    if (--pending == 0) done.notify_one();
+    if (stop) return;
+    seen = generation;
+    if (t >= active) continue;
+    (*job.load())(t);
+    if (--pending == 0) {
+      std::lock_guard<std::mutex> lock(mutex);    // the caller checks pending under it
+      done.notify_one();
+    }
   }
+}
+
+void Chunks::reset(int used, int64_t n, int64_t chunk)
+{
+  if (used > capacity) {
+    ranges.reset(new Range[used]);
+    capacity = used;
+  }
+  this->used = used, this->n = n, this->chunk = chunk;
+  const int64_t total = (n + chunk - 1) / chunk;
+  if (total >= ((int64_t) 1 << 32)) throw std::runtime_error("too many pairs for one pass: " + std::to_string(n));
+  for (int r = 0; r < used; r++) {
+    const uint64_t front = (uint64_t) (total * r / used), back = (uint64_t) (total * (r + 1) / used);
+    ranges[r].span.store(front << 32 | back);
+  }
+}
+
+bool Chunks::take(int r, bool front, int64_t &begin, int64_t &end)
+{
+  uint64_t span = ranges[r].span.load();
+  for (;;) {
+    const uint64_t f = span >> 32, b = span & 0xffffffffu;
+    if (f >= b) return false;
+    const uint64_t taken = front ? f : b - 1;
+    const uint64_t rest = front ? (f + 1) << 32 | b : f << 32 | (b - 1);
+    if (ranges[r].span.compare_exchange_weak(span, rest)) {
+      begin = (int64_t) taken * chunk;
+      end = std::min(n, begin + chunk);
+      return true;
+    }
+  }
+}
+
+bool Chunks::next(int t, int64_t &begin, int64_t &end)
+{
+  if (take(t, true, begin, end)) return true;
+  for (int k = 1; k < used; k++)
+    if (take((t + k) % used, false, begin, end)) return true;
+  return false;
 }
 
 double ImpulseKernel::flops_per_pair() const
@@ -202,14 +260,14 @@ double *ImpulseKernel::moment_sums(int nnodes, const int32_t *ei, const int32_t 
     return mom_sums.data();
   }
   // each pair's terms are computed once, 16 pairs to a SIMD block, and added to both atoms (M1
-  // with the sign of u_ji = -u_ij). Contiguous shares of the pairs are summed into a table per
-  // thread and added up at the end, as in pair_sums (a share below some 4 000 pairs costs more
-  // to start than it saves).
+  // with the sign of u_ji = -u_ij). Each thread sums the chunks of pairs it takes (Chunks,
+  // 512 pairs each) into a table of its own, added up at the end, as in pair_sums (a share
+  // below some 4 000 pairs costs more to start than it saves).
   const int used = (int) std::max<int64_t>(1, std::min<int64_t>(nthreads, npairs / 4096));
   if ((int) mom_parts.size() < used - 1) mom_parts.resize(used - 1);
   mom_sums.resize(size);
   for (int t = 1; t < used; t++) mom_parts[t - 1].resize(size);
-  auto share = [&](int t) { return npairs * t / used; };
+  chunks.reset(used, npairs, 512);
   // up to 16 vectors (x, y, z each) of pairs (at[l], bt[l]); bt null: at's side only
   auto add_block = [&](int n, const float *vectors, const int32_t *at, const int32_t *bt, double *table,
                        float *w) {
@@ -229,18 +287,20 @@ double *ImpulseKernel::moment_sums(int nnodes, const int32_t *ei, const int32_t 
     std::vector<float> buffer;
     float *w = aligned_block(buffer, (size_t) 17 * width);    // the terms, then one lane's
     float moved[48];
-    for (int64_t e = share(t); e < share(t + 1); e += 16) {
-      const int n = (int) std::min<int64_t>(16, share(t + 1) - e);
-      const float *v = r + 3 * e;
-      if (rows) {    // r'_ij = r_ij + dr_j - dr_i, in the float32 order of the pair loop
-        for (int l = 0; l < n; l++) {
-          const double *a = rows + 9 * (size_t) ei[e + l], *b = rows + 9 * (size_t) ej[e + l];
-          for (int d = 0; d < 3; d++) moved[3 * l + d] = v[3 * l + d] + ((float) b[3 + d] - (float) a[3 + d]);
+    int64_t begin, end;
+    while (chunks.next(t, begin, end))
+      for (int64_t e = begin; e < end; e += 16) {
+        const int n = (int) std::min<int64_t>(16, end - e);
+        const float *v = r + 3 * e;
+        if (rows) {    // r'_ij = r_ij + dr_j - dr_i, in the float32 order of the pair loop
+          for (int l = 0; l < n; l++) {
+            const double *a = rows + 9 * (size_t) ei[e + l], *b = rows + 9 * (size_t) ej[e + l];
+            for (int d = 0; d < 3; d++) moved[3 * l + d] = v[3 * l + d] + ((float) b[3 + d] - (float) a[3 + d]);
+          }
+          v = moved;
         }
-        v = moved;
+        add_block(n, v, ei + e, ej + e, table, w);
       }
-      add_block(n, v, ei + e, ej + e, table, w);
-    }
   };
   double *total = mom_sums.data();
   // the threads' tables added up, each thread over a share of the nodes
@@ -290,19 +350,23 @@ double *ImpulseKernel::pair_sums(int s, int nnodes, const int64_t *types, const 
 {
   if (s < 0 || s >= stages()) throw std::runtime_error("no stage " + std::to_string(s));
   const int width = s == 0 ? 3 : 9;
-  // contiguous shares of the pairs (a multiple of the 16 lanes), at least 1024 pairs each
-  // (a few hundred microseconds, against some 20 to start a thread)
+  // shares of at least 1024 pairs (a few hundred microseconds, against tens to wake a
+  // thread), in chunks of 512 pairs (32 blocks of 16 lanes, some 70 us of silicon's stages)
   const int64_t blocks = (npairs + 15) / 16;
   const int used = (int) std::max<int64_t>(1, std::min<int64_t>(nthreads, blocks / 64));
   if ((int) sums.size() < used) sums.resize(used);
-  auto share = [&](int t) { return std::min(npairs, 16 * (blocks * t / used)); };
+  chunks.reset(used, npairs, 512);
   workers.run(used, [&](int t) {
     sums[t].assign(6 * (size_t) nnodes, 0.0);    // by the thread that fills them
-    pairs(s, types, in, width, ei, ej, r, share(t), share(t + 1), sums[t].data());
+    pairs(s, types, in, width, ei, ej, r, t, sums[t].data());
   });
   double *total = sums[0].data();
-  for (int t = 1; t < used; t++)
-    for (size_t m = 0; m < 6 * (size_t) nnodes; m++) total[m] += sums[t][m];
+  if (used > 1)
+    run_shares(nnodes / 2048, [&](int t, int shares) {
+      const size_t begin = 6 * (size_t) nnodes * t / shares, end = 6 * (size_t) nnodes * (t + 1) / shares;
+      for (int p = 1; p < used; p++)
+        for (size_t m = begin; m < end; m++) total[m] += sums[p][m];
+    });
   return total;
 }
 
@@ -428,20 +492,20 @@ void ImpulseKernel::moment_scatter(int n, const float *w, float *own, const int3
 }
 
 void ImpulseKernel::pairs(int s, const int64_t *types, const double *in, int width, const int32_t *ei,
-                          const int32_t *ej, const float *r, int64_t begin, int64_t end, double *sum) const
+                          const int32_t *ej, const float *r, int t, double *sum)
 {
   const float *mom = weights.n_mom > 0 ? moments.data() : nullptr;
   const float *mom_end = s > 0 && weights.end_mom ? moments_end.data() : nullptr;
   if (avx512_loop)
-    avx512::pairs(weights, s, types, in, width, ei, ej, r, mom, mom_end, begin, end, sum);
+    avx512::pairs(weights, s, types, in, width, ei, ej, r, mom, mom_end, chunks, t, sum);
   else
-    avx2::pairs(weights, s, types, in, width, ei, ej, r, mom, mom_end, begin, end, sum);
+    avx2::pairs(weights, s, types, in, width, ei, ej, r, mom, mom_end, chunks, t, sum);
 }
 
 #else
 
 void ImpulseKernel::pairs(int, const int64_t *, const double *, int, const int32_t *, const int32_t *, const float *,
-                          int64_t, int64_t, double *) const
+                          int, double *)
 {
   throw std::runtime_error(unsupported_reason());
 }
