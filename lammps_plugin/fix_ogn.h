@@ -81,6 +81,7 @@ class FixOGN : public Fix {
   // candidate pairs (local i, any j) from the neighbour list, once per build; for the fused
   // kernel each unordered pair once (node i < node j: the impulses are odd under i <-> j)
   std::vector<int32_t> cand_i, cand_j, half_i, half_j, self_i, self_j;
+  void unique_pairs();
 
   // per-step graph, rebuilt from the candidates every inference
   std::vector<int64_t> src, dst, rsrc, rdst;

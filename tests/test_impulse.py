@@ -565,12 +565,9 @@ def benchmark_report_pattern() -> str:
     return module.FIX_REPORT
 
 
-def test_fused_kernel_sums_the_angular_moments_on_two_threads(impulse_run, tiny_lj, tmp_path):
-    """The moments, and those of the predicted end geometry, summed by two threads (each
-    over its chunks of the pairs, into a table of its own) in a box with enough pairs for both
-    to work: the first inference agrees with TorchScript, and 4 inferences with one thread.
-    Four threads on this machine's two cores wait for a core in turn, and the others take
-    their chunks (Chunks in impulse_kernel.h): a chunk lost or summed twice would show."""
+def moments_in_a_larger_box(impulse_run, tiny_lj, tmp_path) -> tuple[Path, Path]:
+    """The trained model with start and end moments (C = 2), and the tiny LJ box replicated
+    3 x 3 x 3 (7 155 atoms): enough pairs and rows for every thread to get a share."""
     trained = impulse_run[0] / "model.pt"
     model = save_like(odd_model(trained, moments=2, end_moments=True), trained, tmp_path / "moments.pt")
     data = tmp_path / "x27.data"
@@ -578,6 +575,16 @@ def test_fused_kernel_sums_the_angular_moments_on_two_threads(impulse_run, tiny_
     deck.write_text(f"units lj\natom_style atomic\nread_data {tiny_lj / 'equilibrated.data'}\n"
                     f"replicate 3 3 3\nwrite_data {data}\n")
     lmp(deck, tmp_path)
+    return model, data
+
+
+def test_fused_kernel_sums_the_angular_moments_on_two_threads(impulse_run, tiny_lj, tmp_path):
+    """The moments, and those of the predicted end geometry, summed by two threads (each
+    over its chunks of the pairs, into a table of its own) in a box with enough pairs for both
+    to work: the first inference agrees with TorchScript, and 4 inferences with one thread.
+    Four threads on this machine's two cores wait for a core in turn, and the others take
+    their chunks (Chunks in impulse_kernel.h): a chunk lost or summed twice would show."""
+    model, data = moments_in_a_larger_box(impulse_run, tiny_lj, tmp_path)
     runs = {}
     for threads in (1, 2, 4):
         proc = run_ogn(tmp_path / f"t{threads}", model, data, ninf=4, kernel="fused", threads=threads)
@@ -593,6 +600,56 @@ def test_fused_kernel_sums_the_angular_moments_on_two_threads(impulse_run, tiny_
         assert np.abs(one[-1].positions - many[-1].positions).max() <= 1e-5 * spacing(one[-1]), threads
         assert np.abs(one[-1].velocities - many[-1].velocities).max() <= 1e-5 * np.abs(
             one[-1].velocities).max(), threads
+
+
+REBUILD_DECK = """units lj
+atom_style atomic
+read_data {data}
+pair_style zero {cutoff}
+pair_coeff * *
+neigh_modify every 1 delay 0 check no
+timestep {timestep}
+fix ogn all ogn {model} {k} kernel {kernel} threads {threads} newton {newton}
+dump trajectory all custom 1 {out}/trajectory.dump id type xu yu zu vx vy vz
+dump_modify trajectory sort id format float %.12g
+run 4
+"""
+
+
+@pytest.mark.slow
+def test_pairs_of_each_new_neighbour_list_on_the_kernel_threads(impulse_run, tiny_lj, tmp_path):
+    """Once the fused kernel is checked, fix ogn takes its pairs from each new neighbour list on
+    the kernel's threads (FixOGN::unique_pairs): with the list rebuilt every inference, the
+    runs on 2 threads, and on 2 ranks of 2 threads (another rank's atoms get nodes of their
+    own, newton on and off), agree with the TorchScript path, whose pairs the serial loop makes."""
+    model, data = moments_in_a_larger_box(impulse_run, tiny_lj, tmp_path)
+    _, meta = load_model(model)
+    runs = {}
+    for name, kernel, threads, ranks, newton in (("torch", "torch", 1, 0, "on"), ("fused", "fused", 2, 0, "on"),
+                                                 ("ranks_on", "fused", 2, 2, "on"),
+                                                 ("ranks_off", "fused", 2, 2, "off")):
+        out = tmp_path / name
+        out.mkdir()
+        deck = out / "in.ogn"
+        deck.write_text(REBUILD_DECK.format(data=data, cutoff=meta["cutoff"], timestep=meta["k"] * meta["dt"],
+                                            model=model, k=meta["k"], kernel=kernel, threads=threads,
+                                            newton=newton, out=out))
+        proc = lmp(deck, out, mpi=ranks)
+        assert int(re.search(r"Neighbor list builds = (\d+)", proc.stdout).group(1)) >= 4
+        if kernel == "fused":
+            assert f"fused CPU kernel, {threads} thread(s)" in proc.stdout
+        runs[name] = frames(out)
+    # each thread gets rows of its own (at least 1024 atoms each, per rank)
+    assert len(runs["torch"][0].ids) >= 2 * 2 * 1024
+    reference = runs["torch"]
+    assert np.abs(reference[-1].positions - reference[0].positions).max() > 1e-2 * spacing(reference[-1])
+    for name in ("fused", "ranks_on", "ranks_off"):
+        run = runs[name]
+        assert len(run) == len(reference) == 5
+        assert np.abs(reference[-1].positions - run[-1].positions).max() <= 1e-4 * spacing(reference[-1]), name
+        assert np.abs(reference[-1].velocities - run[-1].velocities).max() <= 1e-4 * np.abs(
+            reference[-1].velocities).max(), name
+        assert momentum_drift(run) < 1e-6, name
 
 
 @pytest.mark.slow
