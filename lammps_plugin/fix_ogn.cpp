@@ -571,9 +571,8 @@ void FixOGN::unique_pairs()
   const int nlocal = atom->nlocal, nghost = atom->nghost;
   const tagint *tag = atom->tag;
   // ghosts that are images of local atoms: those atoms' nodes (the tag map is only read here)
-  kernel->run_shares(nghost / 4096, [&](int t, int used) {
-    for (int j = nlocal + (int) ((int64_t) nghost * t / used); j < nlocal + (int) ((int64_t) nghost * (t + 1) / used);
-         j++) {
+  kernel->run_shares(nghost, 4096, [&](int, int64_t begin, int64_t end) {
+    for (int j = nlocal + (int) begin; j < nlocal + (int) end; j++) {
       auto owner = local_of_tag.find(tag[j]);
       if (owner != local_of_tag.end()) node_of[j] = owner->second;
     }
@@ -585,9 +584,9 @@ void FixOGN::unique_pairs()
   // and the ghosts of other ranks it meets
   std::vector<int64_t> npairs(threads, 0), nimages(threads, 0), pairs_at(threads + 1, 0), images_at(threads + 1, 0);
   std::vector<std::vector<int>> foreign(threads);
-  auto rows = [&](int t, int used, bool write) {
+  auto rows = [&](int t, int64_t begin, int64_t end, bool write) {
     int64_t p = pairs_at[t], m = images_at[t];
-    for (int ii = (int) ((int64_t) inum * t / used); ii < (int) ((int64_t) inum * (t + 1) / used); ii++) {
+    for (int64_t ii = begin; ii < end; ii++) {
       const int i = ilist[ii];
       for (int jj = 0; jj < numneigh[i]; jj++) {
         const int j = firstneigh[i][jj] & NEIGHMASK, node = node_of[j];
@@ -605,16 +604,15 @@ void FixOGN::unique_pairs()
     }
     if (!write) npairs[t] = p, nimages[t] = m;    // counted from 0
   };
-  int shares = 1;
-  kernel->run_shares(inum / 1024, [&](int t, int used) {
-    if (t == 0) shares = used;
+  const int shares = kernel->run_shares(inum, 1024, [&](int t, int64_t begin, int64_t end) {
     foreign[t].clear();
-    rows(t, used, false);
+    rows(t, begin, end, false);
   });
   for (int t = 0; t < shares; t++) pairs_at[t + 1] = pairs_at[t] + npairs[t], images_at[t + 1] = images_at[t] + nimages[t];
   half_i.resize(pairs_at[shares]), half_j.resize(pairs_at[shares]);
   self_i.resize(images_at[shares]), self_j.resize(images_at[shares]);
-  kernel->run_shares(shares, [&](int t, int used) { rows(t, used, true); });
+  // the same shares again (the same n and grain)
+  kernel->run_shares(inum, 1024, [&](int t, int64_t begin, int64_t end) { rows(t, begin, end, true); });
   // other ranks' atoms in the order the rows meet them, as map_nodes() numbers them
   for (int t = 0; t < shares; t++)
     for (const int j : foreign[t])
@@ -687,10 +685,7 @@ void FixOGN::build_pairs()
   // contiguous share of the candidates, its pairs in order from the start of its share; the
   // shares are then moved together, in order
   std::vector<int64_t> begins(kernel->threads() + 1), kept(kernel->threads());
-  int shares = 1;
-  kernel->run_shares(candidates / 16384, [&](int t, int used) {
-    if (t == 0) shares = used;
-    const int64_t begin = candidates * t / used, end = candidates * (t + 1) / used;
+  const int shares = kernel->run_shares(candidates, 16384, [&](int t, int64_t begin, int64_t end) {
     int64_t m = begin;
     for (int64_t c = begin; c < end; c++) {
       const int i = half_i[c], j = half_j[c];

@@ -303,16 +303,8 @@ double *ImpulseKernel::moment_sums(int nnodes, const int32_t *ei, const int32_t 
       }
   };
   double *total = mom_sums.data();
-  // the threads' tables added up, each thread over a share of the nodes
-  auto add_up = [&](int t) {
-    const size_t begin = size * t / used, end = size * (t + 1) / used;
-    for (int p = 1; p < used; p++) {
-      const double *part = mom_parts[p - 1].data();
-      for (size_t m = begin; m < end; m++) total[m] += part[m];
-    }
-  };
   workers.run(used, sum_pairs);
-  if (used > 1) workers.run(used, add_up);
+  add_up(total, mom_parts.data(), used - 1, size);
   // an atom and its own periodic image (boxes shorter than the cutoff): one side only
   std::vector<float> buffer;
   float *w = aligned_block(buffer, (size_t) 17 * width);    // the terms, then one lane's
@@ -326,8 +318,8 @@ void ImpulseKernel::use_moments(int nnodes, bool end)
   const int nm = weights.n_mom, width = 10 * nm;
   std::vector<float> &moments = end ? moments_end : this->moments;
   moments.resize((size_t) nnodes * width);
-  run_shares(nnodes / 2048, [&](int t, int used) {
-    for (int n = (int) ((int64_t) nnodes * t / used); n < (int) ((int64_t) nnodes * (t + 1) / used); n++)
+  run_shares(nnodes, 2048, [&](int, int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; n++)
       for (int c = 0; c < nm; c++) {
         const double scale = weights.mom_inv_scale[c];
         const double *in = &mom_sums[(size_t) n * width];
@@ -339,10 +331,20 @@ void ImpulseKernel::use_moments(int nnodes, bool end)
   });
 }
 
-void ImpulseKernel::run_shares(int64_t wanted, const std::function<void(int, int)> &work) const
+int ImpulseKernel::run_shares(int64_t n, int64_t grain, const std::function<void(int, int64_t, int64_t)> &work) const
 {
-  const int used = (int) std::max<int64_t>(1, std::min<int64_t>(nthreads, wanted));
-  workers.run(used, [&](int t) { work(t, used); });
+  const int used = (int) std::max<int64_t>(1, std::min<int64_t>(nthreads, n / std::max<int64_t>(grain, 1)));
+  workers.run(used, [&](int t) { work(t, n * t / used, n * (t + 1) / used); });
+  return used;
+}
+
+void ImpulseKernel::add_up(double *total, const std::vector<double> *parts, int n_parts, size_t size) const
+{
+  if (n_parts < 1) return;
+  run_shares((int64_t) size, 6 * 2048, [&](int, int64_t begin, int64_t end) {
+    for (int p = 0; p < n_parts; p++)
+      for (int64_t m = begin; m < end; m++) total[m] += parts[p][m];
+  });
 }
 
 double *ImpulseKernel::pair_sums(int s, int nnodes, const int64_t *types, const double *in, const int32_t *ei,
@@ -360,22 +362,16 @@ double *ImpulseKernel::pair_sums(int s, int nnodes, const int64_t *types, const 
     sums[t].assign(6 * (size_t) nnodes, 0.0);    // by the thread that fills them
     pairs(s, types, in, width, ei, ej, r, t, sums[t].data());
   });
-  double *total = sums[0].data();
-  if (used > 1)
-    run_shares(nnodes / 2048, [&](int t, int shares) {
-      const size_t begin = 6 * (size_t) nnodes * t / shares, end = 6 * (size_t) nnodes * (t + 1) / shares;
-      for (int p = 1; p < used; p++)
-        for (size_t m = begin; m < end; m++) total[m] += sums[p][m];
-    });
-  return total;
+  add_up(sums[0].data(), sums.data() + 1, used - 1, 6 * (size_t) nnodes);
+  return sums[0].data();
 }
 
 void ImpulseKernel::update(int s, int nnodes, const int64_t *types, const double *in, const double *total,
                            double *out) const
 {
   const int width = s == 0 ? 3 : 9;
-  run_shares(nnodes / 2048, [&](int t, int used) {
-    for (int n = (int) ((int64_t) nnodes * t / used); n < (int) ((int64_t) nnodes * (t + 1) / used); n++) {
+  run_shares(nnodes, 2048, [&](int, int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; n++) {
       const double im = inv_mass[types[n] - 1], *row = in + (size_t) n * width, *sum = total + 6 * (size_t) n;
       double *o = out + (size_t) n * 9;
       for (int d = 0; d < 3; d++) {

@@ -133,9 +133,10 @@ class ImpulseKernel {
   // threads per stage (>= 1): each sums its share of the pairs into its own node sums
   void set_threads(int n) { nthreads = n < 1 ? 1 : n; }
   int threads() const { return nthreads; }
-  // work(t, used) for t = 0 .. used - 1 on the kernel's threads, used = min(threads, wanted)
-  // and at least 1: for the caller's share-wise loops over pairs or nodes (fix ogn's graph)
-  void run_shares(int64_t wanted, const std::function<void(int, int)> &work) const;
+  // n items in contiguous shares [begin, end), one per thread and at least `grain` items
+  // each (a thread costs some microseconds to wake): work(t, begin, end) on the kernel's
+  // threads; returns the number of shares (also for fix ogn's loops over pairs or rows)
+  int run_shares(int64_t n, int64_t grain, const std::function<void(int, int64_t, int64_t)> &work) const;
 
  // everything the pair loop reads: weights and scales of the model
   struct Dense {    // a linear layer, weights row-major [out][in] as torch keeps them
@@ -178,6 +179,8 @@ class ImpulseKernel {
   Chunks chunks;    // of the pass over the pairs under way
   void pairs(int s, const int64_t *types, const double *in, int width, const int32_t *ei, const int32_t *ej,
              const float *r, int t, double *sum);
+  // total[m] += parts[p][m] for the n_parts tables, on the threads, each over a share of m
+  void add_up(double *total, const std::vector<double> *parts, int n_parts, size_t size) const;
 };
 
 }    // namespace ogn
