@@ -619,7 +619,7 @@ run 4
 @pytest.mark.slow
 def test_pairs_of_each_new_neighbour_list_on_the_kernel_threads(impulse_run, tiny_lj, tmp_path):
     """Once the fused kernel is checked, fix ogn takes its pairs from each new neighbour list on
-    the kernel's threads (FixOGN::unique_pairs): with the list rebuilt every inference, the
+    the kernel's threads (ogn::Graph::unique_pairs): with the list rebuilt every inference, the
     runs on 2 threads, and on 2 ranks of 2 threads (another rank's atoms get nodes of their
     own, newton on and off), agree with the TorchScript path, whose pairs the serial loop makes."""
     model, data = moments_in_a_larger_box(impulse_run, tiny_lj, tmp_path)
