@@ -229,6 +229,11 @@ void FixOGN::check_other_fixes()
       if (mask[i] & other->groupbit) counts[(mask[i] & groupbit) ? 0 : 1]++;
     MPI_Allreduce(counts, sums, 2, MPI_LMP_BIGINT, MPI_SUM, world);
 
+    // a second fix ogn, even on another group, would see atoms the first has already moved
+    // (on one rank) or foreign rows of a graph it did not build (on several)
+    if (utils::strmatch(other->style, "^ogn$"))
+      error->all(FLERR, "fix ogn: fix {} is a second fix ogn (group {}); one fix ogn per run moves its group's "
+                 "atoms with one model, so unfix one of them", other->id, group->names[other->igroup]);
     // fix ogn replaces velocity-Verlet: a second integrator would move the same atoms twice
     if (other->time_integrate && sums[0] > 0)
       error->all(FLERR, "fix ogn: fix {} ({}) also integrates {} atoms of group {}; fix ogn replaces the "

@@ -11,6 +11,16 @@
 
 namespace ogn {
 
+namespace {
+std::string last_line(const std::string &text)
+{
+  size_t end = text.find_last_not_of(" \n");
+  if (end == std::string::npos) return text;
+  const size_t begin = text.rfind('\n', end);
+  return text.substr(begin == std::string::npos ? 0 : begin + 1, end + 1 - (begin == std::string::npos ? 0 : begin + 1));
+}
+}    // namespace
+
 Inference::Inference(ModelFile &model, const torch::Device &device, torch::ScalarType dtype,
                      std::unique_ptr<ImpulseKernel> kernel, bool newton, Graph &graph, Exchange &exchange,
                      Timing &timing, MPI_Comm world) :
@@ -21,6 +31,21 @@ Inference::Inference(ModelFile &model, const torch::Device &device, torch::Scala
 }
 
 const double *Inference::run(const Atoms &atoms, const double *v, int &stride)
+{
+  try {
+    return infer(atoms, v, stride);
+  } catch (const Error &) {
+    throw;
+  } catch (const c10::Error &e) {
+    // torch's own errors (a model that does not fit its metadata): a TorchScript traceback,
+    // and C++ frames unless left out; the cause is its last line
+    throw Error("model " + model.path + " failed in its inference: " + last_line(e.what_without_backtrace()), false);
+  } catch (const std::exception &e) {
+    throw Error("model " + model.path + " failed in its inference: " + last_line(e.what()), false);
+  }
+}
+
+const double *Inference::infer(const Atoms &atoms, const double *v, int &stride)
 {
   const int nlocal = atoms.nlocal;
   // node inputs (node types are set per list build): the velocities of local atoms; on several
@@ -145,6 +170,10 @@ torch::Tensor Inference::torch_inference(const Atoms &atoms)
     }
     result = model.module.run_method("finish", nodes.narrow(0, 0, nlocal)).toTensor();
   }
+  if (result.dim() != 2 || result.size(0) < nlocal || result.size(1) != 6)
+    throw Error("model " + model.path + " returned [dr, dv] of shape " + c10::str(result.sizes()) +
+                    ", expected (" + std::to_string(nlocal) + ", 6) or more rows",
+                false);
   result = result.narrow(0, 0, nlocal).to(torch::kCPU, torch::kFloat64).contiguous();
   timing.model += walltime() - start;
   return result;

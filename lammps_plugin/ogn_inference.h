@@ -63,6 +63,7 @@ class Inference {
   std::vector<double> rows_in, rows_out, exchanged;    // node rows [v, dr, dv] / of the torch stages
   torch::Tensor change;               // the torch path's result, until the next inference
 
+  const double *infer(const Atoms &atoms, const double *v, int &stride);
   torch::Tensor torch_inference(const Atoms &atoms);
   const double *fused_inference(const Atoms &atoms);
   void completed_moments(double *moments, int width);

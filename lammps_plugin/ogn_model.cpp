@@ -67,6 +67,18 @@ ModelFile load_model_file(const std::string &path)
   }
   if ((int) m.masses.size() != m.n_types)
     throw fail("metadata.json in {} lists {} masses for {} types", path, m.masses.size(), m.n_types);
+  if (!(m.cutoff > 0.0)) throw fail("metadata.json in {} declares a cutoff of {}, expected > 0", path, m.cutoff);
+  if (!(m.dt > 0.0) || m.k < 1 || !(m.timestep > 0.0))
+    throw fail("metadata.json in {} declares dt {}, k {} and timestep {}, expected dt > 0 and k >= 1", path, m.dt,
+               m.k, m.timestep);
+  // metadata copied onto another model, or edited: the per-type tables of the weights are
+  // sized by the model's own n_types, and a type beyond them would be read out of bounds
+  if (m.module.hasattr("n_types")) {
+    const auto own = m.module.attr("n_types");
+    if (own.isInt() && own.toInt() != m.n_types)
+      throw fail("metadata.json in {} declares {} atom types, the model's weights are for {}", path, m.n_types,
+                 own.toInt());
+  }
   for (const char *method : {"stage", "finish"})
     if (!m.module.find_method(method))
       throw fail("model {} has no {}() method; re-export it with python -m ogn_lammps.export", path, method);
