@@ -132,3 +132,22 @@ run 3
     assert proc.returncode == 0, out[-2000:]
     counts = [int(n) for n in re.findall(r"fix ogn: (\d+) inferences", out)]
     assert counts == [3], out[-3000:]
+
+
+@pytest.mark.parametrize("gjf", ["vhalf", "vfull"])
+def test_langevin_gjf_is_refused(start, tmp_path, gjf):
+    """Documented as unsupported but accepted: it heated silently (T 2.97 -> 4.53)."""
+    proc, out = run(tmp_path, start, f"""fix ogn all ogn {MODEL} 5
+fix th all langevin 3.0 3.0 0.5 48279 gjf {gjf}
+run 2
+""")
+    assert proc.returncode > 0, out[-2000:]
+    assert errors(out) and "fix ogn: fix th (langevin) uses gjf" in errors(out)[0], out[-2000:]
+
+
+def test_langevin_without_gjf_still_runs(start, tmp_path):
+    proc, out = run(tmp_path, start, f"""fix ogn all ogn {MODEL} 5
+fix th all langevin 3.0 3.0 0.5 48279
+run 2
+""")
+    assert proc.returncode == 0 and not errors(out), out[-2000:]
