@@ -25,11 +25,13 @@
 #include "error.h"
 #include "force.h"
 #include "group.h"
+#include "input.h"
 #include "modify.h"
 #include "neigh_list.h"
 #include "neigh_request.h"
 #include "neighbor.h"
 #include "update.h"
+#include "variable.h"
 
 #include <algorithm>
 #include <cmath>
@@ -97,7 +99,7 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
   // the units throw ogn::Error with what follows "fix ogn: " (ogn_error.h)
   std::string no_kernel, device_note;
   try {
-    model = std::make_unique<ogn::ModelFile>(ogn::load_model_file(arg[3]));
+    model = std::make_unique<ogn::ModelFile>(ogn::load_model_file(model_path(arg[3])));
     if (k != model->k)
       error->all(FLERR, "fix ogn: model {} was trained for k = {} MD steps per inference, the fix has k = {}",
                  model->path, model->k, k);
@@ -151,6 +153,21 @@ FixOGN::~FixOGN()
 {
   atom->delete_callback(id, Atom::GROW);
   if (!id_pe.empty() && modify->get_compute_by_id(id_pe)) modify->delete_compute(id_pe);
+}
+
+/* ----------------------------------------------------------------------
+   the model file's path, or v_name: the string of variable name, as other LAMMPS commands
+   take it; a path with spaces passes through a deck that way (fix ogn all ogn v_model 5)
+------------------------------------------------------------------------- */
+
+std::string FixOGN::model_path(const std::string &arg)
+{
+  if (!utils::strmatch(arg, "^v_")) return arg;
+  const char *value = input->variable->retrieve(arg.substr(2).c_str());
+  if (!value)
+    error->all(FLERR, "fix ogn: variable {} for the model file does not exist (or is not a string)",
+               arg.substr(2));
+  return value;
 }
 
 /* ---------------------------------------------------------------------- */

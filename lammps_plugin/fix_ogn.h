@@ -84,6 +84,7 @@ class FixOGN : public Fix {
   std::vector<double> cost_atom;
   void set_cost(double work_seconds);
 
+  std::string model_path(const std::string &arg);
   void check_other_fixes();
   void check_and_apply(const double *change, int stride);
   void kick();

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import REPO, lmp
+from conftest import INPUTS, REPO, lmp
 
 MODEL = REPO / "models" / "lj_fast.pt"
 
@@ -151,3 +152,22 @@ fix th all langevin 3.0 3.0 0.5 48279
 run 2
 """)
     assert proc.returncode == 0 and not errors(out), out[-2000:]
+
+
+def test_the_ogn_deck_takes_a_model_path_with_spaces(start, tmp_path):
+    """Before: `-var model "path with spaces"` stopped with 'Expected integer parameter'."""
+    folder = tmp_path / "my models"
+    folder.mkdir()
+    model = folder / "lj fast.pt"
+    shutil.copy(MODEL, model)
+    proc = lmp(INPUTS / "ogn.in", tmp_path, check=False, system="lj", model=model, data=start,
+               out=tmp_path / "out", ninf=2)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-2000:]
+    assert f"fix ogn: model {model} (impulse for lj" in out and "fix ogn: 2 inferences" in out, out[-2000:]
+
+
+def test_a_missing_model_variable_is_named(start, tmp_path):
+    proc, out = run(tmp_path, start, "fix ogn all ogn v_nosuch 5\nrun 2\n")
+    assert proc.returncode > 0, out[-2000:]
+    assert errors(out) and "fix ogn: variable nosuch for the model file does not exist" in errors(out)[0], out
