@@ -12,11 +12,13 @@
 #include "fix_ogn.h"
 
 #include "ogn_backend.h"
+#include "ogn_domain.h"
 #include "ogn_error.h"
 #include "ogn_exchange.h"
 #include "ogn_graph.h"
 #include "ogn_inference.h"
 #include "ogn_model.h"
+#include "ogn_options.h"
 
 #include "atom.h"
 #include "comm.h"
@@ -50,7 +52,6 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
     Fix(lmp, narg, arg), newton_pairs(true), list(nullptr), mapped_at(-1), kick_flag(false), energy_flag(false),
     pe(nullptr), pe_last(0.0), energy_before(0.0), energy_scale(1.0), cost_per_atom(1.0)
 {
-  if (narg < 5) utils::missing_cmd_args(FLERR, "fix ogn", error);
   time_integrate = 1;
   // f_ID: the velocity scale factor of the last inference (1 unless energy yes)
   scalar_flag = 1;
@@ -60,65 +61,43 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
   peratom_flag = 1;
   size_peratom_cols = 0;
   peratom_freq = 1;
-  k = utils::inumeric(FLERR, arg[4], false, lmp);
-  if (k < 1) error->all(FLERR, "fix ogn: stride k must be a positive integer, got {}", arg[4]);
-
-  std::string device_request = "auto", dtype_request, kernel_request = "auto";
-  // LAMMPS's OpenMP threads per rank (OMP_NUM_THREADS, -pk omp) unless given
-  int threads = comm->nthreads;
-  for (int iarg = 5; iarg < narg; iarg += 2) {
-    if (iarg + 1 >= narg) utils::missing_cmd_args(FLERR, std::string("fix ogn ") + arg[iarg], error);
-    if (strcmp(arg[iarg], "device") == 0) {
-      device_request = arg[iarg + 1];
-      if (device_request != "auto" && device_request != "cpu" && device_request != "cuda")
-        error->all(FLERR, "fix ogn: device must be auto, cpu or cuda, got {}", device_request);
-    } else if (strcmp(arg[iarg], "dtype") == 0) {
-      dtype_request = arg[iarg + 1];
-      if (dtype_request != "float32" && dtype_request != "float64")
-        error->all(FLERR, "fix ogn: dtype must be float32 or float64, got {}", dtype_request);
-    } else if (strcmp(arg[iarg], "energy") == 0) {
-      energy_flag = utils::logical(FLERR, arg[iarg + 1], false, lmp);
-    } else if (strcmp(arg[iarg], "kernel") == 0) {
-      kernel_request = arg[iarg + 1];
-      if (kernel_request != "auto" && kernel_request != "fused" && kernel_request != "torch")
-        error->all(FLERR, "fix ogn: kernel must be auto, fused or torch, got {}", kernel_request);
-    } else if (strcmp(arg[iarg], "newton") == 0) {
-      newton_pairs = utils::logical(FLERR, arg[iarg + 1], false, lmp);
-    } else if (strcmp(arg[iarg], "threads") == 0) {
-      if (strcmp(arg[iarg + 1], "auto") != 0) {
-        threads = utils::is_integer(arg[iarg + 1]) ? utils::inumeric(FLERR, arg[iarg + 1], false, lmp) : 0;
-        if (threads < 1)
-          error->all(FLERR, "fix ogn: threads must be auto or a positive integer, got {}", arg[iarg + 1]);
-      }
-    } else {
-      error->all(FLERR, "fix ogn: unknown keyword {} (expected device, dtype, kernel, threads, newton or energy)",
-                 arg[iarg]);
-    }
-  }
+  const auto options = ogn::parse_options(lmp, narg, arg);
+  k = options.k, newton_pairs = options.newton, energy_flag = options.energy;
+  domain_mode = options.domain, domain_every = options.domain_every;
+  std::string dtype_request = options.dtype;
 
   // the units throw ogn::Error with what follows "fix ogn: " (ogn_error.h)
   std::string no_kernel, device_note;
   try {
-    model = std::make_unique<ogn::ModelFile>(ogn::load_model_file(model_path(arg[3])));
+    model = std::make_unique<ogn::ModelFile>(ogn::load_model_file(model_path(options.model)));
     if (k != model->k)
       error->all(FLERR, "fix ogn: model {} was trained for k = {} MD steps per inference, the fix has k = {}",
                  model->path, model->k, k);
     if (dtype_request.empty()) dtype_request = model->dtype;
     const auto dtype = dtype_request == "float64" ? torch::kFloat64 : torch::kFloat32;
-    const auto device = ogn::select_device(device_request, world, device_note);
+    const auto device = ogn::select_device(options.device, world, device_note);
     model->module.to(device, dtype);
     model->module.eval();
-    auto kernel = ogn::select_kernel(kernel_request, *model, device, dtype, no_kernel);
-    if (kernel) kernel->set_threads(threads);
+    auto kernel = ogn::select_kernel(options.kernel, *model, device, dtype, no_kernel);
+    // LAMMPS's OpenMP threads per rank (OMP_NUM_THREADS, -pk omp) unless given
+    if (kernel) kernel->set_threads(options.threads > 0 ? options.threads : comm->nthreads);
     graph = std::make_unique<ogn::Graph>(model->cutoff);
     exchange = std::make_unique<ogn::Exchange>(
         world, [this](int slots) { comm->forward_comm(this, slots); },
         [this](int slots) { comm->reverse_comm(this, slots); }, timing);
     inference = std::make_unique<ogn::Inference>(*model, device, dtype, std::move(kernel), newton_pairs, *graph,
                                                  *exchange, timing, world);
+    guard = std::make_unique<ogn::DomainGuard>(model->domain, model->n_types, world);
   } catch (const ogn::Error &e) {
     error->all(FLERR, "fix ogn: {}", e.what());
   }
+  vector_flag = 1;    // f_ID[t]: the kinetic temperature of type t of the group
+  size_vector = model->n_types;
+  extvector = 0;
+  if (!model->domain.present) domain_mode = 0;
+  if (comm->me == 0 && !model->domain.present)
+    utils::logmesg(lmp, "fix ogn: model {} records no training domain; export it again for the domain guard\n",
+                   model->path);
   const auto *kernel = inference->kernel();
   const int nprocs = comm->nprocs;
   comm_forward = *std::max_element(model->exchange_widths.begin(), model->exchange_widths.end());
@@ -130,7 +109,7 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
     if (kernel)
       path = fmt::format("fused CPU kernel, {} thread(s), {}{}", kernel->threads(), kernel->isa(),
                          nprocs > 1 ? std::string(", newton ") + (newton_pairs ? "on" : "off") : "");
-    else if (model->architecture == "impulse" && kernel_request == "auto")
+    else if (model->architecture == "impulse" && options.kernel == "auto")
       path += " (no fused kernel: " + no_kernel + ")";
     utils::logmesg(lmp, "fix ogn: model {} ({} for {}, {} stage(s), cutoff {}, k = {} x dt {}) on {} in {}, {} MPI "
                    "rank(s), {}\n", model->path, model->architecture, model->system, model->stages(), model->cutoff,
@@ -291,6 +270,7 @@ void FixOGN::setup(int)
 {
   mapped_at = -1;    // setup may have exchanged and sorted the atoms
   timing = ogn::Timing();
+  guard->reset();
   // the fixes defined before us have applied their setup forces; later ones have not yet
   post_force(0);
   energy_scale = 1.0;
@@ -439,8 +419,14 @@ void FixOGN::initial_integrate(int)
     energy_before = pe_last + sums[0];
   }
 
+  // the domain guard looks at the state the model is given, and at the step it takes
+  const bool watch = domain_mode > 0 && timing.inferences % domain_every == 0;
+  std::vector<double> temperature;
+  if (watch) temperature = guard->temperatures(atom->nlocal, atom->v, atom->type, atom->mask, groupbit, atom->mass,
+                                                 force->mvv2e, force->boltz);
   const ogn::Atoms atoms{atom->nlocal, atom->nghost, atom->x, atom->tag, atom->type};
   const double work_before = timing.work();
+  double displacement = 0.0;
   try {
     if (mapped_at != neighbor->lastcall || (int) graph->node_of.size() != atoms.nlocal + atoms.nghost) {
       const ogn::NeighbourRows rows{list->inum, list->ilist, list->numneigh, list->firstneigh};
@@ -449,12 +435,34 @@ void FixOGN::initial_integrate(int)
     }
     int stride = 0;
     const double *change = inference->run(atoms, atom->v[0], stride);
-    check_and_apply(change, stride);
+    displacement = check_and_apply(change, stride);
   } catch (const ogn::Error &e) {
     if (e.all) error->all(FLERR, "fix ogn: {}", e.what());
     error->one(FLERR, "fix ogn: {}", e.what());
   }
   set_cost(timing.work() - work_before);
+  if (watch) check_domain(temperature, displacement);
+}
+
+/* ----------------------------------------------------------------------
+   domain warn: one warning when a quantity leaves the training domain; domain error: stop
+------------------------------------------------------------------------- */
+
+void FixOGN::check_domain(const std::vector<double> &temperature, double displacement)
+{
+  const double density = (double) atom->natoms / (domain->xprd * domain->yprd * domain->zprd);
+  const auto closest = graph->closest(model->domain.min_distance, model->n_types);
+  for (const auto &line : guard->check(temperature, density, closest, displacement, update->ntimestep,
+                                       update->ntimestep * k)) {
+    if (domain_mode == 2) error->all(FLERR, "fix ogn: {} (domain error)", line);
+    if (comm->me == 0) error->warning(FLERR, "fix ogn: {}", line);
+  }
+}
+
+double FixOGN::compute_vector(int t)
+{
+  return guard->temperatures(atom->nlocal, atom->v, atom->type, atom->mask, groupbit, atom->mass, force->mvv2e,
+                             force->boltz)[t];
 }
 
 /* ----------------------------------------------------------------------
@@ -528,14 +536,18 @@ void FixOGN::post_run()
                    "busiest rank; {:.0f} bytes per atom\n",
                    ninference, most[0] * ms, most[1] * ms, most[2] * ms, most[5] * ms, most[3] / (double) ninference,
                    most[4]);
+  const std::string outside = guard->summary();
+  if (comm->me == 0 && !outside.empty()) utils::logmesg(lmp, "fix ogn: {} (of {})\n", outside, ninference);
 }
 
 /* ----------------------------------------------------------------------
-   x += dr, v += dv in double precision; stop on a diverging prediction
+   x += dr, v += dv in double precision; stop on a diverging prediction; returns the largest
+   displacement
 ------------------------------------------------------------------------- */
 
-void FixOGN::check_and_apply(const double *c, int stride)
+double FixOGN::check_and_apply(const double *c, int stride)
 {
+  double most = 0.0;
   double **x = atom->x, **v = atom->v;
   const int *mask = atom->mask;
   for (int i = 0; i < atom->nlocal; i++) {
@@ -551,11 +563,13 @@ void FixOGN::check_and_apply(const double *c, int stride)
       error->one(FLERR, "fix ogn: atom id {} moved {:.4g} in one inference at step {} (MD step {}), more than the "
                  "cutoff {}: the run has diverged", atom->tag[i], moved, update->ntimestep, update->ntimestep * k,
                  model->cutoff);
+    most = std::fmax(most, moved);
     for (int m = 0; m < 3; m++) {
       x[i][m] += d[m];
       v[i][m] += d[3 + m];
     }
   }
+  return most;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -23,6 +23,7 @@ struct ModelFile;
 class Graph;
 class Exchange;
 class Inference;
+class DomainGuard;
 }    // namespace ogn
 
 namespace LAMMPS_NS {
@@ -41,6 +42,7 @@ class FixOGN : public Fix {
   void final_integrate() override;
   void post_run() override;
   double compute_scalar() override;
+  double compute_vector(int) override;
   double memory_usage() override;
   void grow_arrays(int) override;
   void copy_arrays(int, int, int) override;
@@ -62,6 +64,10 @@ class FixOGN : public Fix {
   std::unique_ptr<ogn::Exchange> exchange;
   std::unique_ptr<ogn::Inference> inference;
   ogn::Timing timing;    // over the current run, reported by post_run()
+  // the training domain (ogn_domain.h): domain off|warn|error, checked every domain_every
+  // inferences; it also gives f_ID[t], the kinetic temperature of type t
+  std::unique_ptr<ogn::DomainGuard> guard;
+  int domain_mode, domain_every;
   class NeighList *list;
   bigint mapped_at;    // the neighbour list build the graph was mapped from
 
@@ -86,7 +92,8 @@ class FixOGN : public Fix {
 
   std::string model_path(const std::string &arg);
   void check_other_fixes();
-  void check_and_apply(const double *change, int stride);
+  double check_and_apply(const double *change, int stride);
+  void check_domain(const std::vector<double> &temperature, double displacement);
   void kick();
   void kinetic_sums(double *sums);
   void rescale_to_energy();

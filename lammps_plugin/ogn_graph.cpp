@@ -9,6 +9,7 @@
 #endif
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <utility>
 
@@ -172,6 +173,7 @@ torch::Tensor Graph::edges(const Atoms &atoms, torch::Tensor &edge_vectors)
   }
 #endif
 
+  last_fused = false;
   const double cutsq = cutoff * cutoff;
   src.clear(), dst.clear(), vec.clear(), rsrc.clear(), rdst.clear(), rvec.clear();
   for (size_t c = 0; c < cand_i.size(); c++) {
@@ -193,6 +195,7 @@ torch::Tensor Graph::edges(const Atoms &atoms, torch::Tensor &edge_vectors)
 
 void Graph::pairs(const Atoms &atoms, const ImpulseKernel &kernel)
 {
+  last_fused = true;
   double *const *x = atoms.x;
   const double cutsq = cutoff * cutoff;
   const int64_t candidates = (int64_t) half_i.size();
@@ -231,8 +234,41 @@ void Graph::pairs(const Atoms &atoms, const ImpulseKernel &kernel)
   }
 }
 
+Closest Graph::closest(const std::vector<double> &min_distance, int n_types) const
+{
+  Closest best;
+  if (on_cuda || min_distance.empty()) return best;
+  // squared ratios, one square root at the end (a pass over the pairs every inference)
+  std::vector<double> inv2(min_distance.size(), 0.0);
+  for (size_t c = 0; c < min_distance.size(); c++)
+    if (min_distance[c] > 0) inv2[c] = 1.0 / (min_distance[c] * min_distance[c]);
+  double best2 = 1e300, best_d2 = 0;
+  int64_t best_a = -1, best_b = -1;
+  auto consider = [&](int64_t a, int64_t b, double d2) {
+    const double w = inv2[(node_types[a] - 1) * n_types + (node_types[b] - 1)];
+    if (w > 0 && d2 * w < best2) best2 = d2 * w, best_d2 = d2, best_a = a, best_b = b;
+  };
+  if (last_fused) {
+    for (size_t p = 0; p < pair_src32.size(); p++) {
+      const float *r = &pair_vec[3 * p];
+      consider(pair_src32[p], pair_dst32[p], (double) r[0] * r[0] + (double) r[1] * r[1] + (double) r[2] * r[2]);
+    }
+  } else {
+    const size_t nedges = vec.size() / 3;    // rows 0 and 1 of edge_index lie in src, one after the other
+    for (size_t e = 0; e < nedges; e++)
+      consider(src[e], src[nedges + e], vec[3 * e] * vec[3 * e] + vec[3 * e + 1] * vec[3 * e + 1] +
+               vec[3 * e + 2] * vec[3 * e + 2]);
+  }
+  if (best_a >= 0) {
+    const int ta = (int) node_types[best_a], tb = (int) node_types[best_b];
+    best = {std::sqrt(best2), std::sqrt(best_d2), std::min(ta, tb), std::max(ta, tb)};
+  }
+  return best;
+}
+
 void Graph::drop_ordered()
 {
+  last_fused = true;    // the kernel's check ran edges() after pairs(): the pairs are current
   for (auto *buffer : {&src, &dst, &rsrc, &rdst}) std::vector<int64_t>().swap(*buffer);
   for (auto *buffer : {&cand_i, &cand_j}) std::vector<int32_t>().swap(*buffer);
   for (auto *buffer : {&vec, &rvec}) std::vector<double>().swap(*buffer);

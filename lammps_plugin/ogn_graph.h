@@ -11,6 +11,7 @@
 #define OGN_GRAPH_H
 
 #include "lmptype.h"
+#include "ogn_domain.h"
 
 #include <torch/script.h>
 
@@ -61,6 +62,10 @@ class Graph {
   // and r_j - r_i in float32 (pair_*), and an atom's pairs with its own images (self_*)
   void pairs(const Atoms &atoms, const ImpulseKernel &kernel);
 
+  // the closest pair of the last edges() or pairs() relative to min_distance (n_types x n_types,
+  // 0: unchecked), on this rank; none on a CUDA device
+  Closest closest(const std::vector<double> &min_distance, int n_types) const;
+
   // the ordered candidates are not needed again once the fused kernel is checked
   void drop_ordered();
 
@@ -89,6 +94,7 @@ class Graph {
   // the ordered candidates on a CUDA device, uploaded once per list build
   torch::Tensor pair_i, pair_j, pair_src, pair_dst;
   bool on_cuda = false;
+  bool last_fused = false;    // which of edges() and pairs() ran last
 
   void ordered_pairs(const Atoms &atoms, const NeighbourRows &rows, bool kernel, bool newton);
   void unique_pairs(const Atoms &atoms, const NeighbourRows &rows, const ImpulseKernel &kernel, bool newton);

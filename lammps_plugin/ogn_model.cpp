@@ -16,6 +16,39 @@ template <typename... Args> Error fail(fmt::string_view format, Args &&...args)
 {
   return Error(fmt::vformat(format, fmt::make_format_args(args...)));
 }
+
+// "domain": per-type temperature ranges, a density range, the closest pair per pair of types
+// and the largest displacement of one inference, margins included (ogn_lammps.model_file)
+void read_domain(const json &d, ModelFile &m)
+{
+  Domain &domain = m.domain;
+  domain.present = true;
+  domain.margin = d.value("margin", 0.0);
+  const int nt = m.n_types;
+  if (d.contains("temperature")) {
+    for (const auto &range : d.at("temperature").get<std::vector<std::vector<double>>>()) {
+      if (range.size() != 2) throw fail("metadata.json in {}: a domain temperature range has {} numbers", m.path,
+                                        range.size());
+      domain.temperature.push_back({range[0], range[1]});
+    }
+    if ((int) domain.temperature.size() != nt)
+      throw fail("metadata.json in {} gives domain temperatures for {} types, the model has {}", m.path,
+                 domain.temperature.size(), nt);
+  }
+  if (d.contains("density")) {
+    const auto range = d.at("density").get<std::vector<double>>();
+    if (range.size() != 2) throw fail("metadata.json in {}: the domain density has {} numbers", m.path, range.size());
+    domain.density = {range[0], range[1]};
+  }
+  if (d.contains("min_distance")) {
+    for (const auto &row : d.at("min_distance").get<std::vector<std::vector<double>>>())
+      domain.min_distance.insert(domain.min_distance.end(), row.begin(), row.end());
+    if ((int) domain.min_distance.size() != nt * nt)
+      throw fail("metadata.json in {} gives {} domain closest distances, expected {} x {}", m.path,
+                 domain.min_distance.size(), nt, nt);
+  }
+  domain.max_displacement = d.value("max_displacement", 0.0);
+}
 }    // namespace
 
 ModelFile load_model_file(const std::string &path)
@@ -62,6 +95,7 @@ ModelFile load_model_file(const std::string &path)
     if (m.exchange_widths[0] != 3 || node_input != "velocities")
       throw fail("model {} expects node input {} of width {}; this fix supplies velocities (3)", path, node_input,
                  m.exchange_widths[0]);
+    if (meta.contains("domain")) read_domain(meta.at("domain"), m);
   } catch (const json::exception &e) {
     throw fail("metadata.json in {} is corrupt or incomplete: {}", path, e.what());
   }

@@ -4,6 +4,8 @@
 #ifndef OGN_MODEL_H
 #define OGN_MODEL_H
 
+#include "ogn_domain.h"
+
 #include <torch/script.h>
 
 #include <string>
@@ -23,6 +25,7 @@ struct ModelFile {
   // the model's program: one width per stage, of the node rows exchanged before it; the
   // first stage takes the velocities (width 3), the one thing the fix supplies
   std::vector<int> exchange_widths;
+  Domain domain;    // what the model learned from, when export recorded it
 
   int stages() const { return (int) exchange_widths.size(); }
 };
