@@ -22,7 +22,6 @@ namespace ogn {
 
 struct Domain {
   bool present = false;
-  double margin = 0;                                   // as recorded (documentation)
   std::vector<std::array<double, 2>> temperature;      // per type (index type - 1)
   std::array<double, 2> density{0, 0};                 // atoms per volume
   std::vector<double> min_distance;                    // n_types x n_types, 0: not recorded

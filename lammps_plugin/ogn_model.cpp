@@ -23,7 +23,6 @@ void read_domain(const json &d, ModelFile &m)
 {
   Domain &domain = m.domain;
   domain.present = true;
-  domain.margin = d.value("margin", 0.0);
   const int nt = m.n_types;
   if (d.contains("temperature")) {
     for (const auto &range : d.at("temperature").get<std::vector<std::vector<double>>>()) {
