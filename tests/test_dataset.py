@@ -146,6 +146,17 @@ def test_reading_streams_frames_before_a_bad_tail(tiny_lj, tmp_path):
         next(frames)
 
 
+def test_dump_cut_at_a_frame_boundary_is_refused_with_the_expected_length(tiny_lj, tmp_path):
+    # 31 frames of 30 MD steps (tiny_lj: nsteps 30, dumped every step); keep the first 16 whole
+    folder, dump = _corrupt(tiny_lj, tmp_path, lambda lines: lines[: 16 * FRAME])
+    with pytest.raises(LammpsFileError) as err:
+        build(folder, quiet=True)
+    message = str(err.value)
+    assert message.startswith(f"{dump}:"), message
+    assert "covers 15 MD steps" in message and "nsteps = 30" in message, message
+    assert not list(folder.glob("*.h5")), "no partial dataset file"
+
+
 def test_failed_build_keeps_the_previous_dataset(tiny_lj, tmp_path):
     good = build(tiny_lj, tmp_path / "keep.h5", quiet=True)
     before = good.read_bytes()

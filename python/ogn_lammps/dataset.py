@@ -90,7 +90,7 @@ def build(folder: str | Path, output: str | Path | None = None, quiet: bool = Fa
                 group = h5.create_group(split)
                 for name, path in dumps[split]:
                     start = time.monotonic()
-                    reference = _write_trajectory(group, name, path, header, reference)
+                    reference = _write_trajectory(group, name, path, header, reference, system.get("nsteps"))
                     if not quiet:
                         frames = group[name]["positions"].shape[0]
                         _progress(f"dataset: {path.name}: {frames} frames in {time.monotonic() - start:.1f} s")
@@ -107,8 +107,9 @@ def build(folder: str | Path, output: str | Path | None = None, quiet: bool = Fa
     return output
 
 
-def _write_trajectory(group, name: str, path: Path, header, reference: dict | None) -> dict:
-    """Stream one dump into group/name; check it against the data file and earlier dumps."""
+def _write_trajectory(group, name: str, path: Path, header, reference: dict | None, nsteps: int | None) -> dict:
+    """Stream one dump into group/name; check it against the data file, earlier dumps and the
+    deck's trajectory length (system.json's nsteps)."""
     n = header.n_atoms
     traj = group.create_group(name)
     traj.attrs["source"] = path.name
@@ -144,6 +145,14 @@ def _write_trajectory(group, name: str, path: Path, header, reference: dict | No
         steps.append(frame.timestep)
     if len(steps) < 2:
         raise LammpsFileError(path, None, f"a trajectory needs at least 2 frames, found {len(steps)}")
+    # A dump cut exactly at a frame boundary (a deck stopped mid-run, a copy interrupted) reads
+    # as a valid shorter trajectory; the deck recorded how long each one is.
+    if nsteps is not None and steps[-1] - steps[0] != int(nsteps):
+        raise LammpsFileError(
+            path, None, f"covers {steps[-1] - steps[0]} MD steps (timesteps {steps[0]} to {steps[-1]}, {len(steps)} "
+            f"frames), but system.json gives nsteps = {nsteps}: the dump is cut short (was the ground-truth run "
+            "interrupted?); run the deck again"
+        )
     pos.resize(len(steps), axis=0)
     vel.resize(len(steps), axis=0)
     traj.create_dataset("timesteps", data=np.array(steps, dtype=np.int64))
