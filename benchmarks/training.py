@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from ogn_lammps.architectures.ogn import OGN, ModelConfig, forward_flops
+from ogn_lammps.model.ogn import OGN, ModelConfig, forward_flops
 
 
 def best_time(fn, repeat: int, warmup: int = 2) -> float:
@@ -52,8 +52,8 @@ def main():
     torch.set_num_threads(args.threads)
 
     if args.data:
-        from ogn_lammps.dataset import Dataset
-        from ogn_lammps.train import Pairs
+        from ogn_lammps.data.dataset import Dataset
+        from ogn_lammps.train.loop import Pairs
 
         with Dataset(args.data) as ds:
             pairs = Pairs(ds, "train", args.k, float(ds.info["cutoff"]), cache_mb=0)
@@ -65,8 +65,8 @@ def main():
     def sample(i):
         if pairs is not None:
             return pairs.sample(int(rng.integers(len(pairs))), int(rng.integers(48)))
-        from ogn_lammps.graph import build_graph
-        from ogn_lammps.train import Sample
+        from ogn_lammps.model.graph import build_graph
+        from ogn_lammps.train.loop import Sample
 
         x = rng.uniform(0, 6.038, (265, 3))
         ei, ev = build_graph(x, np.full(3, 6.038), 3.0)

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from conftest import run_module
-from ogn_lammps.dataset import Dataset
-from ogn_lammps.export import load_checkpoint, model_from_checkpoint
-from ogn_lammps.graph import box_lengths, build_graph
-from ogn_lammps.rollout import ModelError, check_compatible, load_model
+from ogn_lammps.data.dataset import Dataset
+from ogn_lammps.train.export import load_checkpoint, model_from_checkpoint
+from ogn_lammps.model.graph import box_lengths, build_graph
+from ogn_lammps.judge.rollout import ModelError, check_compatible, load_model
 
 
 def test_metadata_holds_the_contract(exported_model, tiny_dataset):
@@ -198,7 +198,7 @@ def test_non_finite_metadata_is_written_as_strict_json(exported_model, tmp_path)
     import math
     import zipfile
 
-    from ogn_lammps import model_file
+    from ogn_lammps.model import model_file
 
     module, meta = load_model(exported_model)
     meta["calibration"] = {"rollout_temperature_before": math.inf, "drag": 0.002, "nested": [-math.inf, math.nan]}

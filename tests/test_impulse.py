@@ -15,14 +15,14 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from conftest import impulse_config, lmp, run_module
-from ogn_lammps import model_file
-from ogn_lammps.architectures import build
-from ogn_lammps.architectures.impulse import PairImpulseOGN
-from ogn_lammps.architectures.step import model_inputs
-from ogn_lammps.dataset import Dataset
-from ogn_lammps.graph import box_lengths
-from ogn_lammps.rollout import load_model, rollout
-from ogn_lammps.train import Sample
+from ogn_lammps.model import model_file
+from ogn_lammps.model import build
+from ogn_lammps.model.impulse import PairImpulseOGN
+from ogn_lammps.model.step import model_inputs
+from ogn_lammps.data.dataset import Dataset
+from ogn_lammps.model.graph import box_lengths
+from ogn_lammps.judge.rollout import load_model, rollout
+from ogn_lammps.train.loop import Sample
 from test_fix_ogn import frames, run_ogn, spacing
 
 SYSTEM = {"n_types": 2, "masses": [1.0, 1.0], "dt": 0.005, "k": 5, "cutoff": 2.5}

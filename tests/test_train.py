@@ -40,7 +40,7 @@ def test_outputs_of_a_run(trained_run):
 def test_the_resolved_config_is_toml_that_reads_back(run, request):
     """config.toml beside a run (and models/<sys>_fast.toml) is the run's config: TOML with
     booleans as true / false, read back by load_config to the checkpoint's own settings."""
-    from ogn_lammps.train import load_config
+    from ogn_lammps.train.loop import load_config
 
     folder = request.getfixturevalue(run)
     folder = folder if run == "trained_run" else folder[0] / "run"
@@ -173,10 +173,10 @@ def test_pushforward_pairs_start_from_the_models_own_prediction(tiny_dataset, tm
     import numpy as np
 
     from conftest import impulse_config
-    from ogn_lammps.architectures.step import model_inputs
-    from ogn_lammps.dataset import Dataset
-    from ogn_lammps.graph import box_lengths
-    from ogn_lammps.train import Trainer, load_config
+    from ogn_lammps.model.step import model_inputs
+    from ogn_lammps.data.dataset import Dataset
+    from ogn_lammps.model.graph import box_lengths
+    from ogn_lammps.train.loop import Trainer, load_config
 
     config = load_config(impulse_config(tmp_path / "c.toml", tiny_dataset, pushforward=1.0))
     trainer = Trainer(config, tmp_path / "run", resume=False)

@@ -21,7 +21,7 @@ part and two per-node parts (computed once per node, then gathered), which is th
 function with half the FLOPs and without the 6 x width x E concatenation (design §4).
 
 The scripted `forward(types, velocities, edge_index, edge_vectors)` is the one step function
-(architectures/step.py): the Python rollout and `fix ogn` on one rank call it. For several
+(model/step.py): the Python rollout and `fix ogn` on one rank call it. For several
 ranks the model is also exported as stages (`stage`, `finish`; docs/model.md): stage 0 is the
 encoder, stage l the processor layer l, and the node rows [n, n0] are exchanged with the
 ghost atoms' owners before every stage.
@@ -277,7 +277,7 @@ class OGN(nn.Module):
         return {"stages": self.n_layers + 1, "exchange": [3] + [2 * w] * self.n_layers,
                 "node_input": "velocities"}
 
-    # ------------------------------------------------------------ training hooks (train.py)
+    # ------------------------------------------------------------ training hooks (train/)
 
     @torch.jit.unused
     def prepare(self, samples) -> None:

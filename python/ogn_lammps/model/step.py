@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..graph import build_graph
+from .graph import build_graph
 
 
 def model_inputs(types: np.ndarray, positions: np.ndarray, velocities: np.ndarray, lengths: np.ndarray,

@@ -14,7 +14,7 @@ Adding one is one new module here plus a config: an `nn.Module` class with
   `loss(sample)` per step, `finalize(samples)` after the last (calibrations; returns what it
   measured), and `flops(n_nodes, n_edges)`.
 
-train.py, export.py, rollout.py and fix ogn know nothing else about an architecture.
+train/, the export, the rollout and fix ogn know nothing else about an architecture.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import importlib
 
 # name -> (module, class)
 ARCHITECTURES = {
-    "ogn": ("ogn_lammps.architectures.ogn", "OGN"),
-    "impulse": ("ogn_lammps.architectures.impulse", "PairImpulseOGN"),
+    "ogn": ("ogn_lammps.model.ogn", "OGN"),
+    "impulse": ("ogn_lammps.model.impulse", "PairImpulseOGN"),
 }
 
 

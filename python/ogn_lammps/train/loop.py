@@ -5,10 +5,10 @@
         --out runs/lj_ogn --steps 9000
     python -m ogn_lammps.train --out runs/lj_fast --resume     # continue after a stop
 
-`[model] architecture` picks the model (ogn_lammps.architectures: "impulse", the structured
+`[model] architecture` picks the model (ogn_lammps.model: "impulse", the structured
 OGN, or "ogn", the paper's). A training pair is (frame t, frame t + k) of one training
 trajectory: the input is the frame-t graph, the target the step's inverse
-(architectures/step.py). `batch_size` configurations per gradient step, Adam with the
+(model/step.py). `batch_size` configurations per gradient step, Adam with the
 learning rate decaying exponentially from lr_start to lr_end over the planned steps, or over
 the planned minutes when `--minutes` (or `[train] minutes`) gives a time budget. The loss is
 the architecture's own. Models that are not rotation-equivariant see each configuration
@@ -37,12 +37,12 @@ import torch
 
 from dataclasses import fields
 
-from .architectures import ARCHITECTURES, architecture, build
-from .architectures.step import advance, target
-from .atomic import atomic_write_bytes
-from .dataset import Dataset
-from .graph import box_lengths, build_graph
-from .symmetry import CUBIC_SYMMETRIES
+from ..model import ARCHITECTURES, architecture, build
+from ..model.step import advance, target
+from ..atomic import atomic_write_bytes
+from ..data.dataset import Dataset
+from ..model.graph import box_lengths, build_graph
+from ..model.symmetry import CUBIC_SYMMETRIES
 
 CHECKPOINT_FORMAT = 2
 LOG_FIELDS = ["step", "epoch", "lr", "train_loss", "test_loss", "wall_s", "configs_per_s"]
@@ -440,7 +440,7 @@ class Trainer:
     @torch.no_grad()
     def pushed_sample(self, pair: int, symmetry: int) -> Sample:
         """From the model's own prediction one inference after the pair's first frame, to the
-        frame two inferences after it (architectures/step.py's advance and target): the pair
+        frame two inferences after it (model/step.py's advance and target): the pair
         as it will meet it in a rollout. A pair too close to its trajectory's end stays plain."""
         two = self.train_pairs.frame(pair, 2)
         if two is None:

@@ -1,0 +1,542 @@
+"""Long-run physics of fix ogn against LAMMPS: thermostatted NVT, NVE with and without
+`energy yes`, per-type temperatures (docs/physics.md).
+
+    python -m ogn_lammps.physics                          # every system, into docs/physics.md
+    python -m ogn_lammps.physics --systems lj --nvt-steps 2000 --doc /tmp/physics.md
+
+For each system, from the held-out ground truth's equilibrated state
+(`data/<sys>_heldout/equilibrated.data`, seeds the training never saw) and with
+`models/<sys>_fast.pt`, the deck `inputs/long_run.in` runs:
+
+- NVT at the system's temperature for `--nvt-steps` MD steps with `--thermostat`, with fix
+  ogn and with LAMMPS velocity-Verlet under the same thermostat, each `--ogn-seeds` /
+  `--md-seeds` times with different thermostat seeds (means are compared; the spread over
+  seeds is the statistical noise of one run). Compared: the mean temperature against the
+  target, the per-type temperatures against each other (equipartition), the radial
+  distribution function (L1 difference relative to LAMMPS's) and the diffusion coefficient
+  per type from the mean-square displacement over every time origin.
+- NVE for `--nve-steps` MD steps with fix ogn, with fix ogn `energy yes`, and with
+  velocity-Verlet at dt and at k x dt: temperature and total energy (true potential plus
+  kinetic) against time.
+
+Runs are kept under `--work/<sys>/` and reused while newer than the model, the start state
+and the deck (`--rerun` redoes them). Writes the report and its plots (<doc folder>/img/physics/)
+atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..data import systems
+from ..atomic import atomic_write_bytes
+from ..environment import inputs_dir
+from ..data.lammps_files import read_dump
+
+THERMOSTATS = ("csvr", "langevin", "berendsen")
+# thermo columns of inputs/long_run.in
+COLUMNS = "md_step time atoms temp T1 T2 pe ke etotal msd1 msd2 pnorm".split()
+# the first part of an NVT run is left out of the averages
+SETTLE = 0.2
+# D is fitted to the all-origin MSD at lags from 20% to 100% of the longest lag (half the run)
+FIT = (0.2, 1.0)
+MD_SEEDS = 3
+OGN_SEEDS = 3
+# the fix ogn variants of the NVT runs: plain, and with the true energy kept across each
+# learned step (the thermostat then only has to hold the temperature, as for MD)
+VARIANTS = {"ogn": ("fix ogn", "no"), "ogn_energy": ("fix ogn, energy yes", "yes")}
+# acceptance of issue 12 (NVT)
+LIMITS = {"temp": 0.01, "rdf": 0.02, "diffusion": 0.10, "equipartition": 0.03}
+
+
+class PhysicsError(RuntimeError):
+    pass
+
+
+@dataclass
+class LongRun:
+    """One run of inputs/long_run.in, read back from its log and rdf.txt."""
+
+    label: str
+    table: dict  # COLUMNS -> np.ndarray, one row per sample
+    rdf: np.ndarray | None  # (bins, 2): r, g(r), averaged over the run
+    failure: str | None
+    seconds: float
+    folder: Path | None = None
+
+    @property
+    def lost(self) -> int:
+        atoms = self.table.get("atoms")
+        return int(atoms[0] - atoms[-1]) if atoms is not None and len(atoms) else 0
+
+
+def parse_log(log: str) -> dict:
+    """The thermo rows of inputs/long_run.in (every block of a log, in order)."""
+    rows, inside = [], False
+    for line in log.splitlines():
+        fields = line.split()
+        if fields[:1] == ["v_md_step"]:
+            inside = True
+            continue
+        if inside:
+            if len(fields) != len(COLUMNS):
+                inside = False
+                continue
+            try:
+                rows.append([float(f) for f in fields])
+            except ValueError:
+                inside = False
+    table = np.array(rows, dtype=float).reshape(-1, len(COLUMNS))
+    return {name: table[:, i] for i, name in enumerate(COLUMNS)}
+
+
+def parse_rdf(path: Path) -> np.ndarray | None:
+    """The last block of fix ave/time's rdf.txt: (r, g(r)) per bin."""
+    if not path.is_file():
+        return None
+    lines = [line.split() for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    blocks = [i for i, fields in enumerate(lines) if len(fields) == 2]
+    if not blocks:
+        return None
+    last = blocks[-1]
+    rows = lines[last + 1:last + 1 + int(lines[last][1])]
+    return np.array([[float(r[1]), float(r[2])] for r in rows])
+
+
+def run_long(system: str, data: Path, out: Path, integrator: str, model: Path | None = None, multiple: int = 1,
+             thermostat: str = "none", energy: str = "no", md_steps: int = 2000, every: int = 10,
+             seed: int = 4928, ranks: int = 1, rerun: bool = False, inputs: list[Path] | None = None,
+             positions: bool = False) -> LongRun:
+    """inputs/long_run.in once (or its kept result, while newer than every file of `inputs`)."""
+    label = out.name
+    done = out / "done.json"
+    sources = [p for p in (inputs or []) if p is not None]
+    if not rerun and done.is_file() and all(done.stat().st_mtime > p.stat().st_mtime for p in sources):
+        kept = json.loads(done.read_text())
+        return LongRun(label, parse_log((out / "log.lammps").read_text()), parse_rdf(out / "rdf.txt"),
+                       kept["failure"], kept["seconds"], out)
+    out.mkdir(parents=True, exist_ok=True)
+    binary = Path(sys.executable).parent / "lmp"
+    cmd = [str(binary), "-in", str(inputs_dir() / "long_run.in"), "-nocite", "-log", "none", "-screen", "none",
+           "-var", "inputs", str(inputs_dir()), "-var", "system", system, "-var", "data", str(data),
+           "-var", "out", str(out), "-var", "integrator", integrator, "-var", "multiple", str(multiple),
+           "-var", "thermostat", thermostat, "-var", "energy", energy, "-var", "md_steps", str(md_steps),
+           "-var", "every", str(every), "-var", "seed", str(seed), "-var", "positions", str(int(positions))]
+    if model is not None:
+        cmd += ["-var", "model", str(model)]
+    if ranks > 1:
+        cmd = [str(binary.parent / "mpirun"), "-np", str(ranks)] + cmd
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    log = (out / "log.lammps").read_text() if (out / "log.lammps").is_file() else ""
+    failure = None
+    if proc.returncode != 0:
+        errors = [line for line in (log + proc.stdout + proc.stderr).splitlines() if "ERROR" in line]
+        failure = errors[-1].strip() if errors else f"exit {proc.returncode}: {proc.stderr[-300:]}"
+        if not log:
+            raise PhysicsError(f"{' '.join(cmd)} wrote no log: {failure}")
+    table = parse_log(log)
+    if failure is None and (not len(table["md_step"]) or table["md_step"][-1] < md_steps):
+        failure = f"the log ends at MD step {table['md_step'][-1] if len(table['md_step']) else 0}"
+    atomic_write_bytes(done, json.dumps({"failure": failure, "seconds": seconds, "command": cmd}).encode())
+    return LongRun(label, table, parse_rdf(out / "rdf.txt"), failure, seconds, out)
+
+
+def msd_all_origins(dump: Path, ntypes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean-square displacement per type against the lag, averaged over every time origin of
+    a positions.dump (unwrapped coordinates), for lags up to half the run: (lags in LAMMPS
+    timesteps, msd of shape (lags, types))."""
+    frames = list(read_dump(dump))
+    x = np.stack([f.positions for f in frames])
+    steps = np.array([f.timestep for f in frames])
+    types = frames[0].types
+    nlags = len(frames) // 2
+    msd = np.zeros((nlags, ntypes))
+    for lag in range(1, nlags):
+        d2 = ((x[lag:] - x[:-lag]) ** 2).sum(-1).mean(0)
+        for t in range(ntypes):
+            msd[lag, t] = d2[types == t + 1].mean()
+    return (steps[:nlags] - steps[0]).astype(float), msd
+
+
+def diffusion(t: np.ndarray, msd: np.ndarray, window: tuple[float, float] = FIT) -> float:
+    """D = slope / 6 of a straight-line fit of MSD(t) for t in window x the longest t."""
+    keep = (t >= window[0] * t[-1]) & (t <= window[1] * t[-1])
+    return float(np.polyfit(t[keep], msd[keep], 1)[0] / 6.0)
+
+
+def rdf_l1(g: np.ndarray, reference: np.ndarray) -> float:
+    """sum |g - g_ref| / sum g_ref over the same bins (equal widths)."""
+    if g.shape != reference.shape or not np.allclose(g[:, 0], reference[:, 0]):
+        raise PhysicsError("RDFs on different bins")
+    return float(np.abs(g[:, 1] - reference[:, 1]).sum() / reference[:, 1].sum())
+
+
+def nvt_summary(run: LongRun, target: float, ntypes: int, timestep: float) -> dict:
+    t = run.table
+    keep = t["time"] >= t["time"][0] + SETTLE * (t["time"][-1] - t["time"][0])
+    temps = [float(t[c][keep].mean()) for c in ("T1", "T2")[:ntypes]]
+    mean_t = float(t["temp"][keep].mean())
+    lags, msd = msd_all_origins(run.folder / "positions.dump", ntypes)
+    lag_times = lags * timestep
+    return {
+        "T": mean_t, "T_offset": mean_t / target - 1.0, "T_types": temps,
+        "equipartition": (max(temps) - min(temps)) / mean_t,
+        "D": [diffusion(lag_times, msd[:, i]) for i in range(ntypes)],
+        "msd": {"lag": lag_times.tolist(), "msd": msd.T.tolist()},
+        "lost": run.lost, "failure": run.failure, "seconds": run.seconds,
+    }
+
+
+def mean_summary(summaries: list[dict], target: float) -> dict:
+    """The mean of several runs' NVT summaries, with the spread of D (one run's noise)."""
+    mean = {key: float(np.mean([x[key] for x in summaries])) for key in ("T", "equipartition", "seconds")}
+    mean["T_offset"] = mean["T"] / target - 1.0
+    mean["T_types"] = np.mean([x["T_types"] for x in summaries], axis=0).tolist()
+    d = np.array([x["D"] for x in summaries])
+    mean["D"] = d.mean(0).tolist()
+    mean["D_spread"] = (d.std(0, ddof=1) / d.mean(0)).tolist() if len(d) > 1 else [float("nan")] * d.shape[1]
+    mean["lost"] = sum(x["lost"] for x in summaries)
+    mean["failure"] = next((x["failure"] for x in summaries if x["failure"]), None)
+    mean["runs"] = len(summaries)
+    return mean
+
+
+def nve_summary(run: LongRun, ntypes: int) -> dict:
+    t = run.table
+    e = t["etotal"]
+    return {
+        "T": float(t["temp"].mean()) if len(e) else float("nan"),
+        "T_types": [float(t[c].mean()) for c in ("T1", "T2")[:ntypes]] if len(e) else [],
+        "energy_drift": float(e[-1] - e[0]) if run.failure is None else float("nan"),
+        "energy_max_rel": float(np.max(np.abs(e - e[0])) / abs(e[0])) if len(e) else float("nan"),
+        "lost": run.lost, "failure": run.failure, "seconds": run.seconds,
+    }
+
+
+def study(system: str, model: Path, start: Path, work: Path, thermostat: str, nvt_steps: int, nve_steps: int,
+          seed: int, ranks: int, rerun: bool, md_seeds: int = MD_SEEDS, ogn_seeds: int = OGN_SEEDS,
+          log=print) -> dict:
+    """Every run of one system, summarized."""
+    facts = systems.get(system)
+    k = int(facts.k)
+    if not model.is_file():
+        raise PhysicsError(f"{system}: no model {model} (see models/README.md)")
+    if not start.is_file():
+        raise PhysicsError(f"{system}: no start state {start}; make the held-out ground truth with "
+                           f"lmp -in inputs/{system}_ground_truth.in -var out {start.parent} -var seed 2026 "
+                           f"-var ntrain 0 -var ntest 2 -var nsteps 2000")
+    deck = inputs_dir() / "long_run.in"
+    sources = [model, start, deck]
+    every = k * max(1, round(20 / k))    # samples every ~20 MD steps, on inference boundaries
+    runs = {}
+
+    def go(name, **kw):
+        log(f"physics: {system}: {name} ...", flush=True)
+        run = run_long(system, start, work / system / name, md_steps=kw.pop("md_steps"), every=every,
+                       ranks=ranks, rerun=rerun, inputs=sources, **kw)
+        runs[name] = run
+        state = run.failure or "ok"
+        log(f"physics: {system}: {name}: {run.table['md_step'][-1] if len(run.table['md_step']) else 0:.0f} MD steps "
+            f"in {run.seconds:.0f} s ({state})", flush=True)
+        return run
+
+    nvt_md = [f"nvt_md_{i + 1}" for i in range(md_seeds)]
+    nvt_ogn = {v: [f"nvt_{v}_{i + 1}" for i in range(ogn_seeds)] for v in VARIANTS}
+    for v, names in nvt_ogn.items():
+        for i, name in enumerate(names):
+            go(name, integrator="ogn", model=model, thermostat=thermostat, energy=VARIANTS[v][1],
+               md_steps=nvt_steps, seed=seed + i, positions=True)
+    for i, name in enumerate(nvt_md):
+        go(name, integrator="verlet", thermostat=thermostat, md_steps=nvt_steps, seed=seed + i, positions=True)
+    go("nve_ogn", integrator="ogn", model=model, md_steps=nve_steps)
+    go("nve_ogn_energy", integrator="ogn", model=model, energy="yes", md_steps=nve_steps)
+    go("nve_md", integrator="verlet", md_steps=nve_steps)
+    go("nve_md_k", integrator="verlet", multiple=k, md_steps=nve_steps)
+
+    target = float(facts.temperature)
+    ntypes = len(facts.type_names)
+    learned = [name for names in nvt_ogn.values() for name in names]
+    nvt = {name: nvt_summary(runs[name], target, ntypes, float(facts.dt) * (k if name in learned else 1))
+           for name in learned + nvt_md}
+    # both sides are means over runs that differ only in the thermostat's seed; the spread
+    # (sample standard deviation of one run) is the noise of a single run
+    md = mean_summary([nvt[name] for name in nvt_md], target)
+    md_rdf = np.mean([runs[name].rdf for name in nvt_md], axis=0)
+    comparison = {
+        "md_runs": nvt_md,
+        "md_T": md["T"],
+        "md_T_types": md["T_types"],
+        "md_D": md["D"],
+        "md_D_spread": md["D_spread"],
+        "md_equipartition": md["equipartition"],
+        "rdf_l1_md_seeds": float(np.mean([rdf_l1(runs[name].rdf, md_rdf) for name in nvt_md])),
+        "md_rdf": md_rdf.tolist(),
+        "variants": {},
+    }
+    for v, names in nvt_ogn.items():
+        ogn = mean_summary([nvt[name] for name in names], target)
+        ogn_rdf = np.mean([runs[name].rdf for name in names], axis=0)
+        nvt[f"nvt_{v}"] = ogn
+        comparison["variants"][v] = {
+            "runs": names, "rdf": ogn_rdf.tolist(), "rdf_l1": rdf_l1(ogn_rdf, md_rdf),
+            "D_rel": [o / m - 1.0 for o, m in zip(ogn["D"], md["D"])],
+        }
+    nve = {name: nve_summary(runs[name], ntypes) for name in ("nve_ogn", "nve_ogn_energy", "nve_md", "nve_md_k")}
+    for name in ("nve_ogn", "nve_ogn_energy", "nve_md_k"):
+        nve[name]["T_offset"] = nve[name]["T"] / nve["nve_md"]["T"] - 1.0
+    return {"system": system, "title": facts.title, "units": facts.units, "k": k, "dt": float(facts.dt),
+            "T": target, "type_names": list(facts.type_names), "thermostat": thermostat, "model": str(model),
+            "start": str(start), "nvt_steps": nvt_steps, "nve_steps": nve_steps, "nvt": nvt,
+            "comparison": comparison, "nve": nve, "runs": runs}
+
+
+# --- report ----------------------------------------------------------------------------------
+
+def _pct(x: float, digits: int = 1) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:+.{digits}f}%"
+
+
+def _spread(x: float) -> str:
+    return "" if not np.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def _mark(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def checks(result: dict, variant: str = "ogn") -> list[tuple[str, str, bool]]:
+    """(quantity, measured, met) against issue 12's acceptance, for one fix ogn variant."""
+    ogn, comp = result["nvt"][f"nvt_{variant}"], result["comparison"]["variants"][variant]
+    rows = [
+        ("mean T against the target (<= 1%)", _pct(ogn["T_offset"], 2), abs(ogn["T_offset"]) <= LIMITS["temp"]),
+        ("RDF L1 difference from LAMMPS (<= 2%)", f"{100 * comp['rdf_l1']:.2f}%", comp["rdf_l1"] <= LIMITS["rdf"]),
+    ]
+    for name, rel in zip(result["type_names"], comp["D_rel"]):
+        rows.append((f"diffusion coefficient of {name} against LAMMPS (<= 10%)", _pct(rel),
+                     abs(rel) <= LIMITS["diffusion"]))
+    rows.append(("per-type temperatures against each other (<= 3%)", f"{100 * ogn['equipartition']:.2f}%",
+                 ogn["equipartition"] <= LIMITS["equipartition"]))
+    return rows
+
+
+def energy_check(result: dict) -> tuple[str, str, bool]:
+    energy = result["nve"]["nve_ogn_energy"]
+    return ("NVE `energy yes`: max abs(E - E0) / abs(E0) (<= 1e-4)", f"{energy['energy_max_rel']:.1e}",
+            energy["failure"] is None and energy["energy_max_rel"] <= 1e-4)
+
+
+def section(result: dict, image_dir: Path, doc_dir: Path) -> str:
+    s, units, names = result["system"], result["units"], result["type_names"]
+    time_unit = "tau" if units == "lj" else "ps"
+    nvt, comp, nve = result["nvt"], result["comparison"], result["nve"]
+    lines = [f"## {s}: {result['title']}", "",
+             f"Model `{result['model']}` (k = {result['k']}), start `{result['start']}`, "
+             f"T = {result['T']:g}, thermostat `{result['thermostat']}` (damping 100 dt).", "",
+             f"### NVT, {result['nvt_steps']} MD steps", "",
+             "| | " + " | ".join(f"{VARIANTS[v][0]}, mean of {len(comp['variants'][v]['runs'])} seeds"
+                                for v in VARIANTS)
+             + f" | LAMMPS, mean of {len(comp['md_runs'])} seeds | LAMMPS, spread of one run |",
+             "|---|" + "---|" * (len(VARIANTS) + 2)]
+    ogns = [nvt[f"nvt_{v}"] for v in VARIANTS]
+    md_t = comp["md_T"]
+
+    def row(label: str, cells: list[str], md: str, spread: str = "") -> None:
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {md} | {spread} |")
+
+    row(f"mean T (target {result['T']:g})", [f"{o['T']:.5g} ({_pct(o['T_offset'], 2)})" for o in ogns],
+        f"{md_t:.5g} ({_pct(md_t / result['T'] - 1, 2)})")
+    for i, name in enumerate(names):
+        row(f"mean T of {name}", [f"{o['T_types'][i]:.4g}" for o in ogns], f"{comp['md_T_types'][i]:.4g}")
+    if len(names) > 1:
+        row("per-type T spread", [f"{100 * o['equipartition']:.2f}%" for o in ogns],
+            f"{100 * comp['md_equipartition']:.2f}%")
+    for i, name in enumerate(names):
+        row(f"D of {name} ({'sigma^2/tau' if units == 'lj' else 'A^2/ps'})",
+            [f"{o['D'][i]:.4g} ({_pct(comp['variants'][v]['D_rel'][i])}; spread {_spread(o['D_spread'][i])})"
+             for v, o in zip(VARIANTS, ogns)],
+            f"{comp['md_D'][i]:.4g}", _spread(comp["md_D_spread"][i]))
+    row("RDF L1 difference from the LAMMPS mean", [f"{100 * comp['variants'][v]['rdf_l1']:.2f}%" for v in VARIANTS],
+        f"{100 * comp['rdf_l1_md_seeds']:.2f}% (each seed)")
+    row("wall time per run", [f"{o['seconds']:.0f} s" for o in ogns],
+        f"{np.mean([nvt[n]['seconds'] for n in comp['md_runs']]):.0f} s")
+    lines += ["", f"All runs start from the same state and differ only in the thermostat's seed; a spread "
+              "is the sample standard deviation of one run's D over the seeds, the noise of a single "
+              "run at this size and length (that of a mean of n runs is about 1/sqrt(n) of it). D is the slope / 6 of the mean-square displacement averaged over "
+              f"every time origin, fitted from {int(100 * FIT[0])}% to {int(100 * FIT[1])}% of the longest lag "
+              f"(half the run). Temperature averages leave out the first {int(100 * SETTLE)}% of the run.", "",
+              "| acceptance | measured | |", "|---|---|---|"]
+    for v in VARIANTS:
+        lines += [f"| {VARIANTS[v][0]}: {q} | {x} | {_mark(ok)} |" for q, x, ok in checks(result, v)]
+    q, x, ok = energy_check(result)
+    lines.append(f"| {q} | {x} | {_mark(ok)} |")
+    lines += ["", f"![NVT {s}]({os.path.relpath(image_dir / f'{s}_nvt.png', doc_dir)})", "",
+              f"### NVE, {result['nve_steps']} MD steps", "",
+              "| run | mean T | against LAMMPS at dt | total energy drift | max abs(E - E0) / abs(E0) | lost atoms |",
+              "|---|---|---|---|---|---|"]
+    labels = {"nve_ogn": "fix ogn", "nve_ogn_energy": "fix ogn, energy yes", "nve_md": "LAMMPS velocity-Verlet, dt",
+              "nve_md_k": f"LAMMPS velocity-Verlet, {result['k']} x dt"}
+    for name, label in labels.items():
+        r = nve[name]
+        offset = "" if name == "nve_md" else _pct(r.get("T_offset"))
+        tail = f" (stopped: {r['failure']})" if r["failure"] else ""
+        temp = f"{r['T']:.4g}" if not r["lost"] else "n/a"
+        offset = offset if not r["lost"] else "n/a"
+        lines.append(f"| {label} | {temp} | {offset} | {r['energy_drift']:.3g} | {r['energy_max_rel']:.2e} | "
+                     f"{r['lost']}{tail} |")
+    lines += ["", f"Energies in {'LJ units per atom' if units == 'lj' else 'eV (whole box)'}; time in {time_unit}.", "",
+              f"![NVE {s}]({os.path.relpath(image_dir / f'{s}_nve.png', doc_dir)})", ""]
+    return "\n".join(lines)
+
+
+def plot(result: dict, image_dir: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s, runs, names = result["system"], result["runs"], result["type_names"]
+    time_unit = "tau" if result["units"] == "lj" else "ps"
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    nvt, comp = result["nvt"], result["comparison"]
+    md_runs = comp["md_runs"]
+    colours = {"ogn": "C3", "ogn_energy": "C0"}
+    groups = [("0.5", "LAMMPS", md_runs)] + [(colours[v], VARIANTS[v][0], comp["variants"][v]["runs"])
+                                             for v in VARIANTS]
+    for colour, who, group in groups:
+        for name in group:
+            first = name == group[0]
+            t = runs[name].table
+            axes[0].plot(t["time"], t["temp"], color=colour, lw=0.4, label=who if first else None)
+            msd = nvt[name]["msd"]
+            for i, (style, type_name) in enumerate(zip(("-", "--"), names)):
+                axes[2].loglog(msd["lag"][1:], msd["msd"][i][1:], color=colour, ls=style, lw=0.7,
+                               label=f"{who}, {type_name}" if first else None)
+    axes[1].plot(*np.array(comp["md_rdf"]).T, color="k", lw=1, label=f"LAMMPS, mean of {len(md_runs)}")
+    for v in VARIANTS:
+        axes[1].plot(*np.array(comp["variants"][v]["rdf"]).T, color=colours[v], lw=1,
+                     label=f"{VARIANTS[v][0]}, mean of {len(comp['variants'][v]['runs'])}")
+    axes[0].axhline(result["T"], color="C2", lw=1, label="target")
+    axes[0].set(xlabel=f"time ({time_unit})", ylabel="temperature", title="temperature")
+    axes[1].set(xlabel="r", ylabel="g(r)", title="radial distribution (run average)")
+    axes[2].set(xlabel=f"lag ({time_unit})", ylabel="mean-square displacement", title="MSD per type, all time origins")
+    _finish(fig, axes, f"{s}: NVT ({result['thermostat']}) for {result['nvt_steps']} MD steps",
+            image_dir / f"{s}_nvt.png")
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    styles = {"nve_md": ("k", "LAMMPS, dt"), "nve_md_k": ("C7", f"LAMMPS, {result['k']} x dt"),
+              "nve_ogn": ("C3", "fix ogn"), "nve_ogn_energy": ("C0", "fix ogn, energy yes")}
+    for name, (colour, label) in styles.items():
+        t = runs[name].table
+        if not len(t["time"]):
+            continue
+        axes[0].plot(t["time"], t["temp"], color=colour, lw=0.8, label=label)
+        axes[1].plot(t["time"], t["etotal"], color=colour, lw=0.8, label=label)
+    reference = runs["nve_md"].table["etotal"]
+    if len(reference):
+        spread = max(np.ptp(runs["nve_ogn"].table["etotal"]) if len(runs["nve_ogn"].table["etotal"]) else 0,
+                     abs(reference[0]) * 0.05)
+        axes[1].set_ylim(reference[0] - 1.5 * spread, reference[0] + 1.5 * spread)
+    # velocity-Verlet at k x dt may blow up: keep the axes on the physical runs
+    axes[0].set_ylim(0.7 * result["T"], 1.3 * result["T"])
+    axes[0].set(xlabel=f"time ({time_unit})", ylabel="temperature", title="temperature")
+    axes[1].set(xlabel=f"time ({time_unit})", ylabel="total energy (true potential + kinetic)", title="total energy")
+    _finish(fig, axes, f"{s}: NVE for {result['nve_steps']} MD steps", image_dir / f"{s}_nve.png")
+
+
+def _finish(fig, axes, title: str, path: Path) -> None:
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def report(results: list[dict], doc: Path, image_dir: Path, command: str) -> str:
+    lines = ["# Long-run physics: fix ogn against LAMMPS", "",
+             f"Regenerated by `{command}` on {datetime.date.today().isoformat()} "
+             "(module `ogn_lammps.physics`, deck `inputs/long_run.in`). Each system starts from the "
+             "equilibrated state of its held-out ground truth (seed 2026) and uses its shipped model.", "",
+             "| system | NVT with | mean T | RDF L1 | D per type | per-type T spread | NVE energy yes: max rel. dE |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results:
+        e = r["nve"]["nve_ogn_energy"]
+        for v in VARIANTS:
+            ogn, comp = r["nvt"][f"nvt_{v}"], r["comparison"]["variants"][v]
+            lines.append(f"| {r['system']} | {VARIANTS[v][0]} | {_pct(ogn['T_offset'], 2)} | {100 * comp['rdf_l1']:.2f}% | "
+                         f"{', '.join(f'{n} {_pct(x)}' for n, x in zip(r['type_names'], comp['D_rel']))} | "
+                         f"{100 * ogn['equipartition']:.2f}% | {e['energy_max_rel']:.1e} |")
+    lines += ["", "Targets (issue 12): mean T within 1% of the target, RDF L1 within 2% of LAMMPS's, "
+              "diffusion within 10%, per-type temperatures within 3% of each other, and total energy "
+              "constant to 1e-4 relative with `energy yes`.", ""]
+    for r in results:
+        lines.append(section(r, image_dir, doc.parent))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ogn_lammps.physics", description=__doc__.splitlines()[0])
+    p.add_argument("--systems", nargs="+", default=list(systems.names()), choices=list(systems.names()))
+    p.add_argument("--models", type=Path, default=Path("models"), help="folder of <sys>_fast.pt")
+    p.add_argument("--data", type=Path, default=Path("data"), help="folder of <sys>_heldout/equilibrated.data")
+    p.add_argument("--work", type=Path, default=Path("results/physics"), help="folder of the runs")
+    p.add_argument("--doc", type=Path, default=Path("docs/physics.md"), help="the report (plots in <its folder>/img/physics)")
+    p.add_argument("--thermostat", default="csvr", choices=THERMOSTATS)
+    p.add_argument("--nvt-steps", type=int, default=10000)
+    p.add_argument("--nve-steps", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=4928, help="the thermostat's seed")
+    p.add_argument("--md-seeds", type=int, default=MD_SEEDS, help="LAMMPS NVT runs (thermostat seeds) for the reference")
+    p.add_argument("--ogn-seeds", type=int, default=OGN_SEEDS, help="fix ogn NVT runs (thermostat seeds)")
+    p.add_argument("--ranks", type=int, default=1, help="MPI ranks per run")
+    p.add_argument("--rerun", action="store_true", help="run again even where kept runs are newer than their inputs")
+    args = p.parse_args(argv)
+    image_dir = args.doc.parent / "img" / "physics"
+    results = []
+    try:
+        for s in args.systems:
+            result = study(s, args.models / f"{s}_fast.pt", args.data / f"{s}_heldout" / "equilibrated.data",
+                           args.work, args.thermostat, args.nvt_steps, args.nve_steps, args.seed, args.ranks,
+                           args.rerun, args.md_seeds, args.ogn_seeds)
+            plot(result, image_dir)
+            results.append(result)
+            for variant in VARIANTS:
+                for q, v, ok in checks(result, variant):
+                    print(f"physics: {s}: {VARIANTS[variant][0]}: {q}: {v} ({'met' if ok else 'missed'})")
+            q, v, ok = energy_check(result)
+            print(f"physics: {s}: {q}: {v} ({'met' if ok else 'missed'})")
+    except PhysicsError as err:
+        print(f"physics: error: {err}", file=sys.stderr)
+        return 2
+    command = "python -m ogn_lammps.physics " + " ".join(argv if argv is not None else sys.argv[1:])
+    args.doc.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(args.doc, report(results, args.doc, image_dir, command.strip()).encode())
+    summary = [{key: value for key, value in r.items() if key != "runs"} for r in results]
+    atomic_write_bytes(args.work / "summary.json", json.dumps(summary, indent=1).encode())
+    print(f"physics: wrote {args.doc} and its plots in {image_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
