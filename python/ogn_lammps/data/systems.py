@@ -19,13 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..environment import inputs_dir
+from . import units as unit_styles
 
-# Boltzmann constant and the factor that turns mass x velocity^2 into energy, per LAMMPS
-# units style (LAMMPS update.cpp: force->boltz, force->mvv2e)
-BOLTZ = {"lj": 1.0, "metal": 8.617343e-5, "real": 0.0019872067}
-MVV2E = {"lj": 1.0, "metal": 1.0364269e-4, "real": 48.88821291 * 48.88821291}
-LENGTH_UNIT = {"lj": "sigma", "metal": "A", "real": "A"}
-VELOCITY_UNIT = {"lj": "sigma/tau", "metal": "A/ps", "real": "A/fs"}
 
 REQUIRED = ("system", "title", "units", "atom_style", "forcefield", "type_names", "masses",
             "T", "dt", "k", "cutoff", "cage", "judge")
@@ -53,16 +48,15 @@ class System:
 
     @property
     def length_unit(self) -> str:
-        return LENGTH_UNIT[self.units]
+        return unit_styles.LENGTH_UNIT[self.units]
 
     @property
     def velocity_unit(self) -> str:
-        return VELOCITY_UNIT[self.units]
+        return unit_styles.VELOCITY_UNIT[self.units]
 
     def velocity_scales(self) -> tuple[float, ...]:
         """sqrt(k_B T / m) per type: the paper's velocity scale (section 2.2)."""
-        kt = BOLTZ[self.units] * self.temperature
-        return tuple(math.sqrt(kt / (m * MVV2E[self.units])) for m in self.masses)
+        return tuple(unit_styles.thermal_velocity(self.units, self.temperature, m) for m in self.masses)
 
     def velocity_scale(self, counts=None) -> float:
         """sqrt(k_B T / m) over the atoms: per-type scales weighted by `counts` (else equally)."""
@@ -99,8 +93,8 @@ def _system(path: Path) -> System:
     name = path.stem
     if v["system"] != name:
         raise RegistryError(f"{path}: variable system is {v['system']!r}, expected the file name {name!r}")
-    if v["units"] not in BOLTZ:
-        raise RegistryError(f"{path}: units {v['units']!r} not supported, expected one of {sorted(BOLTZ)}")
+    if v["units"] not in unit_styles.STYLES:
+        raise RegistryError(f"{path}: units {v['units']!r} not supported, expected one of {sorted(unit_styles.STYLES)}")
     type_names = tuple(v["type_names"].split())
     masses = tuple(float(m) for m in v["masses"].split())
     if len(masses) != len(type_names):

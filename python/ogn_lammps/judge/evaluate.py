@@ -29,13 +29,11 @@ import h5py
 import numpy as np
 
 from ..atomic import atomic_write_bytes
+from ..data import units as unit_styles
 from ..data.dataset import Dataset
 from ..environment import forcefield_file, start_lammps
 from ..model.model_file import ModelError
 
-# Kinetic energy per atom in the data's energy unit is sum(m v^2) / 2 times this factor
-# (LAMMPS `units` mvv2e): metal units take g/mol * (A/ps)^2 to eV.
-MVV2E = {"lj": 1.0, "metal": 1.0364269e-4, "real": 2.390057361e-3}
 
 
 class EvaluateError(RuntimeError):
@@ -80,8 +78,8 @@ def potential_energies(info: dict, box: np.ndarray, types: np.ndarray, masses: n
 
 
 def kinetic_energies(units: str, types: np.ndarray, masses: np.ndarray, velocities: np.ndarray) -> np.ndarray:
-    m = masses[types - 1][None, :, None]
-    return 0.5 * MVV2E[units] * np.sum(m * velocities**2, axis=(1, 2)) / velocities.shape[1]
+    """Per frame, per atom, in the data's energy unit."""
+    return unit_styles.kinetic_energy(units, masses[types - 1], velocities) / velocities.shape[1]
 
 
 def momenta(types: np.ndarray, masses: np.ndarray, velocities: np.ndarray) -> np.ndarray:

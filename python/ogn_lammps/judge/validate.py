@@ -43,7 +43,7 @@ from ..environment import inputs_dir, start_lammps
 from ..data.lammps_files import read_dump
 from ..model.model_file import ModelError, check_compatible, load
 from ..data import systems
-from ..data.systems import BOLTZ, MVV2E
+from ..data import units as unit_styles
 
 HORIZONS = (25, 50, 100, 200, 400)
 CURVE_KEYS = ("pos", "vel", "pos_static", "vel_static", "pos_free", "vel_free", "pos_verlet", "vel_verlet")
@@ -149,8 +149,7 @@ def rmse(a: np.ndarray, b: np.ndarray) -> float:
 
 def temperature(units: str, masses: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Per frame, with 3N - 3 degrees of freedom as LAMMPS's compute temp."""
-    ke2 = MVV2E[units] * np.sum(masses[None, :, None] * v**2, axis=(1, 2))
-    return ke2 / ((3 * v.shape[1] - 3) * BOLTZ[units])
+    return unit_styles.temperature(units, masses, v)
 
 
 def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int | None = None, long: int = 2000,
