@@ -53,7 +53,7 @@ def main():
 
     if args.data:
         from ogn_lammps.data.dataset import Dataset
-        from ogn_lammps.train.loop import Pairs
+        from ogn_lammps.train.pairs import Pairs
 
         with Dataset(args.data) as ds:
             pairs = Pairs(ds, "train", args.k, float(ds.info["cutoff"]), cache_mb=0)
@@ -66,7 +66,7 @@ def main():
         if pairs is not None:
             return pairs.sample(int(rng.integers(len(pairs))), int(rng.integers(48)))
         from ogn_lammps.model.graph import build_graph
-        from ogn_lammps.train.loop import Sample
+        from ogn_lammps.train.pairs import Sample
 
         x = rng.uniform(0, 6.038, (265, 3))
         ei, ev = build_graph(x, np.full(3, 6.038), 3.0)

@@ -22,7 +22,7 @@ from ogn_lammps.model.step import model_inputs
 from ogn_lammps.data.dataset import Dataset
 from ogn_lammps.model.graph import box_lengths
 from ogn_lammps.judge.rollout import load_model, rollout
-from ogn_lammps.train.loop import Sample
+from ogn_lammps.train.pairs import Sample
 from test_fix_ogn import frames, run_ogn, spacing
 
 SYSTEM = {"n_types": 2, "masses": [1.0, 1.0], "dt": 0.005, "k": 5, "cutoff": 2.5}

@@ -12,7 +12,9 @@ from ogn_lammps.data.dataset import Dataset
 from ogn_lammps.model.graph import box_lengths, build_graph
 from ogn_lammps.model.ogn import OGN, ModelConfig, Standardizer, forward_flops
 from ogn_lammps.model.symmetry import CUBIC_SYMMETRIES
-from ogn_lammps.train.loop import Pairs, Trainer, load_config
+from ogn_lammps.train.config import load_config
+from ogn_lammps.train.loop import Trainer
+from ogn_lammps.train.pairs import Pairs
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +194,7 @@ def test_forward_flops_counts_the_matmuls():
 
 def test_batched_configurations_equal_single_ones(tiny_dataset, model):
     """batch_size > 1 joins configurations into one disjoint graph (torch_geometric's Batch)."""
-    from ogn_lammps.train.loop import collate
+    from ogn_lammps.train.pairs import collate
 
     with Dataset(tiny_dataset) as ds:
         pairs = Pairs(ds, "train", 5, ds.info["cutoff"], cache_mb=64)

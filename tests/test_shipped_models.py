@@ -37,7 +37,7 @@ def test_shipped_model_metadata_and_provenance(system):
     # its config, training log and commands sit beside it
     assert (REPO / "models" / f"{system}_fast.toml").is_file() and (REPO / "models" / f"{system}_fast.log.csv").is_file()
     # the config beside it is TOML and holds the model's settings
-    from ogn_lammps.train.loop import load_config
+    from ogn_lammps.train.config import load_config
 
     config = load_config(REPO / "models" / f"{system}_fast.toml")
     assert {key: config["model"][key] for key in meta["settings"]} == meta["settings"]

@@ -19,14 +19,14 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 from ..atomic import atomic_write_bytes
-from ..train.loop import dump_config, load_checkpoint, load_config
+from ..train import checkpoint
+from ..train.config import dump_config, load_config
 
 DEFAULT_K = {"lj": [1, 5, 10, 20, 40], "lj_glass": [5, 10, 20, 40, 80]}
 DEFAULT_MINUTES = 2.0
@@ -42,8 +42,8 @@ def say(message: str) -> None:
 
 def train_once(system: str, k: int, minutes: float, folder: Path, configs: Path, lr_factor: float = 1.0) -> dict:
     """Train (or resume, or reuse) one run; returns its final numbers."""
-    checkpoint = folder / "checkpoint.pt"
-    state = load_checkpoint(checkpoint) if checkpoint.is_file() else None
+    path = folder / "checkpoint.pt"
+    state = checkpoint.load(path) if path.is_file() else None
     # final.json is written by the end-of-training calibration, only once a run is complete
     finished = state is not None and (folder / "final.json").is_file()
     if not finished:
@@ -72,10 +72,10 @@ def train_once(system: str, k: int, minutes: float, folder: Path, configs: Path,
             last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "no output"
             raise LossVsKError(f"{system}, k = {k}: training failed ({proc.returncode}); see {folder / 'train.log'}: "
                                f"{last}")
-        state = load_checkpoint(checkpoint)
-    return {"system": system, "k": k, "test_loss": float(state.get("test_loss", math.nan)), "steps": int(state["step"]),
-            "minutes": round(float(state["elapsed"]) / 60, 2), "dt": float(state["meta"]["dt"]),
-            "lr_start": float(state["config"]["train"]["lr_start"])}
+        state = checkpoint.load(path)
+    return {"system": system, "k": k, "test_loss": state.test_loss, "steps": state.step,
+            "minutes": round(state.elapsed / 60, 2), "dt": float(state.system["dt"]),
+            "lr_start": float(state.config["train"]["lr_start"])}
 
 
 def plot(rows: list[dict], path: Path) -> None:

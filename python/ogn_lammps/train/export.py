@@ -24,7 +24,7 @@ from ..model import model_file
 from ..model import build
 from ..model.step import model_inputs
 from ..model.model_file import DTYPES, ModelError
-from .loop import load_checkpoint as _load_checkpoint
+from . import checkpoint
 
 # Scripted and eager models run the same kernels; they may differ only by operation order.
 AGREEMENT_RTOL = {"float32": 1e-5, "float64": 1e-12}
@@ -34,39 +34,39 @@ class ExportError(RuntimeError):
     pass
 
 
-def load_checkpoint(path: str | Path) -> dict:
-    """The checkpoint, loaded with weights_only=True (no arbitrary unpickling)."""
+def load_checkpoint(path: str | Path) -> checkpoint.Checkpoint:
+    """The checkpoint (train/checkpoint.py), loaded with weights_only=True (no arbitrary unpickling)."""
     try:
-        return _load_checkpoint(path)
+        return checkpoint.load(path)
     except ValueError as err:
         raise ExportError(str(err)) from None
 
 
-def model_from_checkpoint(state: dict) -> torch.nn.Module:
-    model = build(state["architecture"], state["settings"], state["meta"])
-    model.load_state_dict(state["model"])
+def model_from_checkpoint(state: checkpoint.Checkpoint) -> torch.nn.Module:
+    model = build(state.architecture, state.settings, state.facts)
+    model.load_state_dict(state.model)
     return model.eval()
 
 
-def metadata_for(state: dict, model: torch.nn.Module, dtype: str) -> dict:
-    meta = state["meta"]
+def metadata_for(state: checkpoint.Checkpoint, model: torch.nn.Module, dtype: str) -> dict:
+    facts = state.facts
     extra = {
-        "settings": state["settings"],
-        "trained_steps": state["step"],
-        "trained_minutes": round(state["elapsed"] / 60, 2),
-        "test_loss": state.get("test_loss"),
-        "calibration": state.get("final", {}),
-        "dataset": meta["dataset"],
-        "edges_per_atom": round(_edges_per_atom(state, meta["cutoff"]), 3),
+        "settings": state.settings,
+        "trained_steps": state.step,
+        "trained_minutes": round(state.elapsed / 60, 2),
+        "test_loss": state.test_loss,
+        "calibration": state.final,
+        "dataset": facts["dataset"],
+        "edges_per_atom": round(_edges_per_atom(state, facts["cutoff"]), 3),
     }
     # FLOPs of one forward pass per atom, on the training system's graph
-    n_atoms = len(state["sample"]["types"])
+    n_atoms = len(state.sample["types"])
     extra["flops_per_atom"] = round(model.flops(n_atoms, round(extra["edges_per_atom"] * n_atoms)) / n_atoms)
-    return model_file.metadata(meta, state["architecture"], model.program(), dtype, extra)
+    return model_file.metadata(facts, state.architecture, model.program(), dtype, extra)
 
 
-def _edges_per_atom(state: dict, cutoff: float) -> float:
-    inputs = sample_inputs(state["sample"], cutoff)
+def _edges_per_atom(state: checkpoint.Checkpoint, cutoff: float) -> float:
+    inputs = sample_inputs(state.sample, cutoff)
     return inputs[2].shape[1] / len(inputs[0])
 
 
@@ -100,7 +100,7 @@ def export(checkpoint: str | Path, output: str | Path, dtype: str = "float32", q
     model = model_from_checkpoint(state).to(DTYPES[dtype])
     metadata = metadata_for(state, model, dtype)
     scripted = torch.jit.script(model)
-    inputs = sample_inputs(state["sample"], metadata["cutoff"])
+    inputs = sample_inputs(state.sample, metadata["cutoff"])
     with torch.no_grad():
         eager_out = model(*inputs)
         script_out = scripted(*inputs)
