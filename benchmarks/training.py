@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ogn_lammps.model.ogn import OGN, ModelConfig, forward_flops
+from ogn_lammps.train.objectives import OGNObjective
 
 
 def best_time(fn, repeat: int, warmup: int = 2) -> float:
@@ -83,15 +84,15 @@ def main():
         torch.manual_seed(0)
         config = ModelConfig(n_types=n_types, n_layers=layers)
         model = OGN(config)
+        objective = OGNObjective()
         opt = torch.optim.Adam(model.parameters(), 1e-4)
         batches = [sample(i) for i in range(args.steps + 2)]
         counter = iter(range(10**9))
 
         def train_step():
             s = batches[next(counter) % len(batches)]
-            model.update_statistics(s.types, s.velocities, s.edge_vectors, s.targets)
-            out = model.standardized_output(s.types, s.velocities, s.edge_index, s.edge_vectors)
-            loss = torch.mean((out - model.target_norm(s.targets.float())) ** 2)
+            objective.observe(model, s)
+            loss = objective.loss(model, s)
             opt.zero_grad()
             loss.backward()
             opt.step()

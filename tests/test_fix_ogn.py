@@ -18,7 +18,8 @@ from conftest import INPUTS, deck_env, lmp, run_module, write_config
 from ogn_lammps.data import systems
 from ogn_lammps.environment import plugin_path
 from ogn_lammps.data.lammps_files import read_dump
-from ogn_lammps.judge.rollout import load_model, rollout
+from ogn_lammps.judge.rollout import load_model
+from ogn_lammps.model.step import rollout
 
 N_INFERENCES = 20
 

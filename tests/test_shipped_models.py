@@ -13,7 +13,8 @@ import torch
 from conftest import REPO
 from ogn_lammps.data import systems
 from ogn_lammps.model.step import model_inputs
-from ogn_lammps.judge.rollout import load_model, rollout
+from ogn_lammps.judge.rollout import load_model
+from ogn_lammps.model.step import rollout
 from test_fix_ogn import frames, run_ogn, spacing
 
 MODEL = REPO / "models" / "lj_fast.pt"

@@ -11,8 +11,8 @@ trajectory: the input is the frame-t graph, the target the step's inverse
 (model/step.py). `batch_size` configurations per gradient step, Adam with the
 learning rate decaying exponentially from lr_start to lr_end over the planned steps, or over
 the planned minutes when `--minutes` (or `[train] minutes`) gives a time budget. The loss is
-the architecture's own. Models that are not rotation-equivariant see each configuration
-under one random cubic symmetry per epoch.
+the architecture's own (train/objectives.py). Models that are not rotation-equivariant see
+each configuration under one random cubic symmetry per epoch.
 
 Writes into --out: checkpoint.pt (atomically, every few minutes, at the end, and on SIGINT /
 SIGTERM), log.csv, loss.png and config.toml (the resolved configuration).
@@ -39,6 +39,7 @@ from ..model import ARCHITECTURES, build
 from ..model.step import advance
 from ..model.symmetry import CUBIC_SYMMETRIES
 from . import checkpoint
+from .objectives import objective
 from .config import DEFAULTS, TrainingError, dump_config, learning_rate, load_config, model_defaults
 from .pairs import Pairs, Sample, collate
 
@@ -115,6 +116,8 @@ class Trainer:
         except (TypeError, ValueError) as err:
             raise TrainingError(f"[model] settings for {self.architecture}: {err}") from None
         self.model.to(self.device)
+        # the loss, the fitted scales and the calibration of this architecture (train/objectives.py)
+        self.objective = objective(self.model, self.meta)
         augment = train["augment"]
         if augment == "auto":
             augment = bool(self.model.wants_augmentation)
@@ -134,7 +137,7 @@ class Trainer:
             self.optimizer.load_state_dict(state.optimizer)
             self.step, self.elapsed, self.test_loss, self.final = state.step, state.elapsed, state.test_loss, state.final
         else:
-            self.model.prepare(self.calibration_samples(self.train_pairs))
+            self.objective.prepare(self.model, self.calibration_samples(self.train_pairs))
         self.batch_size = int(train["batch_size"])
         self.batches_per_epoch = math.ceil(len(self.train_pairs) / self.batch_size)
         self._stop_signal = None
@@ -204,10 +207,10 @@ class Trainer:
 
     def train_step(self, step: int, elapsed_s: float = 0.0) -> float:
         s = self.to_device(self.batch(step))
-        self.model.observe(s)
+        self.objective.observe(self.model, s)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(step, self.train_cfg, elapsed_s)
-        loss = self.model.loss(s)
+        loss = self.objective.loss(self.model, s)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -218,7 +221,7 @@ class Trainer:
         losses = []
         for pair in self.test_indices:
             s = self.to_device(self.test_pairs.sample(int(pair)))
-            losses.append(float(self.model.loss(s)))
+            losses.append(float(self.objective.loss(self.model, s)))
         return float(np.mean(losses))
 
     def sample_configuration(self) -> dict:
@@ -377,7 +380,7 @@ class Trainer:
         """The architecture's end-of-training calibration on held-out pairs (the dataset's test
         split), e.g. the temperature bias per inference and its correction; logged and kept."""
         self.model.eval()
-        self.final = self.model.finalize(self.calibration_samples(self.test_pairs), self.rollout_starts(
+        self.final = self.objective.finalize(self.model, self.calibration_samples(self.test_pairs), self.rollout_starts(
             int(getattr(self.model.config, "calibration_starts", 8))))
         self.model.train()
         self.test_loss = self.evaluate_test()
