@@ -31,9 +31,7 @@ import datetime
 import io
 import json
 import os
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +39,8 @@ import numpy as np
 
 from ..data import systems
 from ..atomic import atomic_write_bytes
-from ..environment import inputs_dir
+from ..environment import deck_arguments, inputs_dir, run_lmp
+from ..model import model_file
 from ..data.lammps_files import read_dump
 
 THERMOSTATS = ("csvr", "langevin", "berendsen")
@@ -117,8 +116,9 @@ def parse_rdf(path: Path) -> np.ndarray | None:
 def run_long(system: str, data: Path, out: Path, integrator: str, model: Path | None = None, multiple: int = 1,
              thermostat: str = "none", energy: str = "no", md_steps: int = 2000, every: int = 10,
              seed: int = 4928, ranks: int = 1, rerun: bool = False, inputs: list[Path] | None = None,
-             positions: bool = False) -> LongRun:
-    """inputs/long_run.in once (or its kept result, while newer than every file of `inputs`)."""
+             positions: bool = False, k: int | None = None) -> LongRun:
+    """inputs/long_run.in once (or its kept result, while newer than every file of `inputs`).
+    k: the model's stride, passed to the deck (whose default is the registry's)."""
     label = out.name
     done = out / "done.json"
     sources = [p for p in (inputs or []) if p is not None]
@@ -127,26 +127,17 @@ def run_long(system: str, data: Path, out: Path, integrator: str, model: Path | 
         return LongRun(label, parse_log((out / "log.lammps").read_text()), parse_rdf(out / "rdf.txt"),
                        kept["failure"], kept["seconds"], out)
     out.mkdir(parents=True, exist_ok=True)
-    binary = Path(sys.executable).parent / "lmp"
-    cmd = [str(binary), "-in", str(inputs_dir() / "long_run.in"), "-nocite", "-log", "none", "-screen", "none",
-           "-var", "inputs", str(inputs_dir()), "-var", "system", system, "-var", "data", str(data),
-           "-var", "out", str(out), "-var", "integrator", integrator, "-var", "multiple", str(multiple),
-           "-var", "thermostat", thermostat, "-var", "energy", energy, "-var", "md_steps", str(md_steps),
-           "-var", "every", str(every), "-var", "seed", str(seed), "-var", "positions", str(int(positions))]
+    variables = {"inputs": inputs_dir(), "system": system, "data": data, "out": out, "integrator": integrator,
+                 "multiple": multiple, "thermostat": thermostat, "energy": energy, "md_steps": md_steps,
+                 "every": every, "seed": seed, "positions": int(positions)}
     if model is not None:
-        cmd += ["-var", "model", str(model)]
-    if ranks > 1:
-        cmd = [str(binary.parent / "mpirun"), "-np", str(ranks)] + cmd
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    log = (out / "log.lammps").read_text() if (out / "log.lammps").is_file() else ""
-    failure = None
-    if proc.returncode != 0:
-        errors = [line for line in (log + proc.stdout + proc.stderr).splitlines() if "ERROR" in line]
-        failure = errors[-1].strip() if errors else f"exit {proc.returncode}: {proc.stderr[-300:]}"
-        if not log:
-            raise PhysicsError(f"{' '.join(cmd)} wrote no log: {failure}")
+        variables["model"] = model
+    if k is not None:
+        variables["k"] = k
+    run = run_lmp(deck_arguments(inputs_dir() / "long_run.in", variables), ranks, log=out / "log.lammps")
+    cmd, log, seconds, failure = run.command, run.log, run.seconds, run.error
+    if failure and not log:
+        raise PhysicsError(f"{' '.join(cmd)} wrote no log: {failure}")
     table = parse_log(log)
     if failure is None and (not len(table["md_step"]) or table["md_step"][-1] < md_steps):
         failure = f"the log ends at MD step {table['md_step'][-1] if len(table['md_step']) else 0}"
@@ -231,9 +222,9 @@ def study(system: str, model: Path, start: Path, work: Path, thermostat: str, nv
           log=print) -> dict:
     """Every run of one system, summarized."""
     facts = systems.get(system)
-    k = int(facts.k)
     if not model.is_file():
         raise PhysicsError(f"{system}: no model {model} (see models/README.md)")
+    k = int(model_file.load(model)[1]["k"])  # the model's stride, whatever the registry's
     if not start.is_file():
         raise PhysicsError(f"{system}: no start state {start}; make the held-out ground truth with "
                            f"lmp -in inputs/{system}_ground_truth.in -var out {start.parent} -var seed 2026 "
@@ -246,7 +237,7 @@ def study(system: str, model: Path, start: Path, work: Path, thermostat: str, nv
     def go(name, **kw):
         log(f"physics: {system}: {name} ...", flush=True)
         run = run_long(system, start, work / system / name, md_steps=kw.pop("md_steps"), every=every,
-                       ranks=ranks, rerun=rerun, inputs=sources, **kw)
+                       ranks=ranks, rerun=rerun, inputs=sources, k=k, **kw)
         runs[name] = run
         state = run.failure or "ok"
         log(f"physics: {system}: {name}: {run.table['md_step'][-1] if len(run.table['md_step']) else 0:.0f} MD steps "

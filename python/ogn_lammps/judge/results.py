@@ -24,7 +24,6 @@ import math
 import os
 import platform
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -32,7 +31,8 @@ from . import loss_vs_k
 
 from ..data import systems
 from ..atomic import atomic_write_bytes
-from ..environment import inputs_dir
+from ..data.dataset import build as build_dataset
+from ..environment import deck_arguments, inputs_dir, lmp_command, run_lmp
 from ..model.model_file import load
 from .validate import ValidateError, validate
 
@@ -41,11 +41,16 @@ HELDOUT_SEED = 2026
 PAPER = {"lj": "0.03 / 0.32"}
 
 
+def heldout_arguments(system: str, folder: Path, rep: int = 1, ntest: int = 2, nsteps: int = 2000) -> list[str]:
+    """The ground-truth deck's arguments for held-out data: seeds no training used."""
+    variables = {"inputs": inputs_dir(), "out": folder, "seed": HELDOUT_SEED + rep - 1, "ntrain": 0, "ntest": ntest,
+                 "nsteps": nsteps}
+    return deck_arguments(inputs_dir() / f"{system}_ground_truth.in", variables | ({"rep": rep} if rep > 1 else {}))
+
+
 def heldout_command(system: str, folder: Path, rep: int = 1, ntest: int = 2, nsteps: int = 2000) -> list[str]:
-    cmd = [str(Path(sys.executable).parent / "lmp"), "-in", str(inputs_dir() / f"{system}_ground_truth.in"),
-           "-var", "inputs", str(inputs_dir()), "-var", "out", str(folder), "-var", "seed", str(HELDOUT_SEED + rep - 1),
-           "-var", "ntrain", "0", "-var", "ntest", str(ntest), "-var", "nsteps", str(nsteps), "-screen", "none"]
-    return cmd + (["-var", "rep", str(rep)] if rep > 1 else [])
+    """The whole `lmp` command line of `heldout_arguments`, as printed for the reader."""
+    return lmp_command() + heldout_arguments(system, folder, rep, ntest, nsteps)
 
 
 def make_heldout(system: str, folder: Path, rep: int, ntest: int, nsteps: int) -> Path:
@@ -53,9 +58,10 @@ def make_heldout(system: str, folder: Path, rep: int, ntest: int, nsteps: int) -
     if data.is_file():
         return data
     say(f"{system}: held-out ground truth x{rep ** 3} atoms ({ntest} trajectories of {nsteps} MD steps) -> {folder}")
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    subprocess.run(heldout_command(system, folder, rep, ntest, nsteps), check=True, env=env, capture_output=True)
-    subprocess.run([sys.executable, "-m", "ogn_lammps.dataset", str(folder)], check=True, env=env, capture_output=True)
+    run = run_lmp(heldout_arguments(system, folder, rep, ntest, nsteps))
+    if run.error:
+        raise ValidateError(f"{system}: held-out ground truth failed: {run.error}")
+    build_dataset(folder, quiet=True)
     return data
 
 

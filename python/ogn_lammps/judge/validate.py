@@ -28,9 +28,7 @@ import argparse
 import csv
 import io
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -39,7 +37,7 @@ import numpy as np
 from ..atomic import atomic_write_bytes
 from .contrast import nve_setup, run_nve
 from ..data.dataset import Dataset
-from ..environment import inputs_dir, start_lammps
+from ..environment import deck_arguments, inputs_dir, run_lmp, start_lammps
 from ..data.lammps_files import read_dump
 from ..model.model_file import ModelError, check_compatible, load
 from ..data import systems
@@ -75,22 +73,16 @@ def write_data(path: Path, box: np.ndarray, ids, types, masses, x: np.ndarray, v
     path.write_text("\n".join(lines) + "\n")
 
 
-def run_fix(model: Path, system: str, data: Path, out: Path, inferences: int, ranks: int) -> str:
-    """inputs/ogn.in for `system` from `data` for `inferences` steps; its output folder is `out`."""
-    deck = inputs_dir() / "ogn.in"
-    cmd = [str(Path(sys.executable).parent / "lmp"), "-in", str(deck), "-nocite", "-log", "none", "-screen", "none",
-           "-var", "inputs", str(inputs_dir()), "-var", "system", system,
-           "-var", "model", str(model), "-var", "data", str(data), "-var", "out", str(out),
-           "-var", "ninf", str(inferences), "-var", "pair", "real", "-var", "thermo", "1", "-var", "device", "cpu"]
-    if ranks > 1:
-        cmd = [str(Path(sys.executable).parent / "mpirun"), "-np", str(ranks)] + cmd
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    log = (out / "log.lammps").read_text() if (out / "log.lammps").is_file() else ""
-    if proc.returncode != 0:
-        errors = [line for line in (log + proc.stdout + proc.stderr).splitlines() if "ERROR" in line]
-        raise ValidateError(f"fix ogn run from {data} failed ({proc.returncode}): {errors[-1] if errors else proc.stderr[-500:]}")
-    return log
+def run_fix(model: Path, system: str, data: Path, out: Path, inferences: int, ranks: int, k: int) -> str:
+    """inputs/ogn.in for `system` from `data` for `inferences` steps of the model's stride `k`
+    (the deck's default is the registry's: a model trained at another k would stop at the
+    fix's check); its output folder is `out`. Returns the log."""
+    run = run_lmp(deck_arguments(inputs_dir() / "ogn.in", {
+        "inputs": inputs_dir(), "system": system, "model": model, "k": k, "data": data, "out": out,
+        "ninf": inferences, "pair": "real", "thermo": 1, "device": "cpu"}), ranks, log=out / "log.lammps")
+    if run.error:
+        raise ValidateError(f"fix ogn run from {data} failed ({run.returncode}): {run.error}")
+    return run.log
 
 
 def read_run(out: Path, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -191,7 +183,7 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
                 folder.mkdir(parents=True, exist_ok=True)
                 write_data(folder / "start.data", ds.box, ds.ids, ds.types, ds.masses, traj["positions"][start],
                            traj["velocities"][start], entry.atom_style)
-                run_fix(model.resolve(), meta["system"], folder / "start.data", folder / "ogn", max(horizons) // k, ranks)
+                run_fix(model.resolve(), meta["system"], folder / "start.data", folder / "ogn", max(horizons) // k, ranks, k)
                 xs, vs = read_run(folder / "ogn", ds.ids)
                 xl, vl = verlet_path(folder / "start.data", entry.facts(), k, n_steps, folder / "verlet_k_dt")
                 if xl.shape[1] != len(ds.ids):  # no frame at all: the baseline is missing, not zero
@@ -229,7 +221,7 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
             say(f"{name}: {long} MD steps ({n_inf} inferences) in NVE")
             result = dict(trajectory=name, md_steps=long)
             try:
-                log = run_fix(model.resolve(), meta["system"], folder / "start.data", folder / "ogn", n_inf, ranks)
+                log = run_fix(model.resolve(), meta["system"], folder / "start.data", folder / "ogn", n_inf, ranks, k)
                 xs, vs = read_run(folder / "ogn", ds.ids)
                 result["stopped"] = ""
             except ValidateError as err:
