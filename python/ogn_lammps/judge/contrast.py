@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import systems as system_registry
+from ..atomic import save_figure
 from ..environment import forcefield_file, start_lammps
 
 SYSTEMS = system_registry.names()
@@ -168,10 +168,7 @@ def plot(pairs: list[tuple[Run, Run]], output: Path) -> None:
     axes[0][0].set_ylabel("E(t) - E(0) per atom")
     fig.suptitle("Velocity-Verlet at dt and at k x dt from the same state (paper Fig. 4B)", fontsize=9)
     fig.tight_layout()
-    tmp = output.with_name(f".{output.stem}.{os.getpid()}.tmp{output.suffix}")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, output)
+    save_figure(fig, output, dpi=120)
 
 
 def main(argv=None) -> int:

@@ -28,7 +28,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..atomic import atomic_write_bytes
+from ..atomic import atomic_write_bytes, save_figure
 from ..data import units as unit_styles
 from ..data.dataset import Dataset
 from ..environment import forcefield_file, start_lammps
@@ -88,12 +88,6 @@ def momenta(types: np.ndarray, masses: np.ndarray, velocities: np.ndarray) -> np
     return np.sum(m * velocities, axis=1) / velocities.shape[1]
 
 
-def _save(fig, path: Path) -> None:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
 def plot_trajectories(path: Path, true_x: np.ndarray, pred_x: np.ndarray, atoms: np.ndarray, title: str) -> None:
     import matplotlib.pyplot as plt
 
@@ -108,8 +102,7 @@ def plot_trajectories(path: Path, true_x: np.ndarray, pred_x: np.ndarray, atoms:
     axes[0].set_ylabel("y")
     fig.suptitle(title)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_scatter(path: Path, true_x, pred_x, true_v, pred_v, title: str) -> None:
@@ -127,8 +120,7 @@ def plot_scatter(path: Path, true_x, pred_x, true_v, pred_v, title: str) -> None
         ax.set_title(f"{label}: RMSE {np.sqrt(np.mean((t - p) ** 2)):.3g}")
     fig.suptitle(title)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_energy(path: Path, time_true, e_true: dict, time_pred, e_pred: dict, p_true, p_pred, units: str, title: str) -> None:
@@ -156,8 +148,7 @@ def plot_energy(path: Path, time_true, e_true: dict, time_pred, e_pred: dict, p_
     ax.set_xlabel(f"time ({units} units)")
     fig.suptitle(title)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def evaluate(rollout_path: Path, data: Path | None, out: Path, n_atoms_plot: int = 10, quiet: bool = False) -> list[dict]:

@@ -17,14 +17,13 @@ trained again with a third of the learning rate (`<sys>_k<k>_lr3/`), and the tab
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from ..atomic import atomic_write_bytes
+from ..atomic import atomic_write_bytes, save_figure
 from ..train import checkpoint
 from ..train.config import dump_config, load_config
 
@@ -108,10 +107,7 @@ def plot(rows: list[dict], path: Path) -> None:
     ax.set_title("one-step loss against the stride (paper Fig. 5C)")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_figure(fig, path, dpi=120)
 
 
 def run(systems: list[str], ks: dict[str, list[int]], minutes: float, out: Path, configs: Path) -> list[dict]:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import io
 import json
 import os
 import sys
@@ -38,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import systems
-from ..atomic import atomic_write_bytes
+from ..atomic import atomic_write_bytes, save_figure
 from ..environment import deck_arguments, inputs_dir, run_lmp
 from ..model import model_file
 from ..data.lammps_files import read_dump, read_thermo
@@ -438,17 +437,7 @@ def _finish(fig, axes, title: str, path: Path) -> None:
         ax.legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    _save(fig, path)
-
-
-def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_figure(fig, path, dpi=100)
 
 
 def report(results: list[dict], doc: Path, image_dir: Path, command: str) -> str:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write_bytes
+from ..atomic import atomic_write_bytes, save_figure
 from .contrast import nve_setup, run_nve
 from ..data.dataset import Dataset
 from ..environment import deck_arguments, inputs_dir, run_lmp, start_lammps
@@ -340,7 +340,7 @@ def plot(out: Path, table: dict, curve: list, traced: dict | None, long_results:
         ax.legend()
     fig.suptitle(f"{meta['system']}: held-out starts, k = {meta['k']}")
     fig.tight_layout()
-    _save(fig, out / "rmse.png")
+    save_figure(fig, out / "rmse.png")
     if traced:
         model, truth = np.asarray(traced["model"]), np.asarray(traced["truth"])
         t_truth = np.arange(len(truth)) * traced["dt"]
@@ -357,7 +357,7 @@ def plot(out: Path, table: dict, curve: list, traced: dict | None, long_results:
         fig.suptitle(f"{meta['system']}: paths over {t_truth[-1]:.3g} time units from {traced['trajectory']} "
                      f"MD step {traced['start']} (star: start)")
         fig.tight_layout()
-        _save(fig, out / "trajectories.png")
+        save_figure(fig, out / "trajectories.png")
     done = [r for r in long_results if not r.get("stopped")]
     if done:
         fig, axes = plt.subplots(1, 3, figsize=(15, 4))
@@ -385,16 +385,7 @@ def plot(out: Path, table: dict, curve: list, traced: dict | None, long_results:
             ax.legend(fontsize=8)
         fig.suptitle(f"{meta['system']}: {done[0]['md_steps']} MD steps in NVE")
         fig.tight_layout()
-        _save(fig, out / "long.png")
-
-
-def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+        save_figure(fig, out / "long.png")
 
 
 def main(argv=None) -> int:

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import atomic_write_bytes
+from ..atomic import atomic_write_bytes, save_figure
 from ..data.dataset import Dataset
 from ..model import ARCHITECTURES, build
 from ..model.step import advance
@@ -280,10 +280,7 @@ class Trainer:
         ax.legend()
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=110)
-        plt.close(fig)
-        atomic_write_bytes(self.out / "loss.png", buffer.getvalue())
+        save_figure(fig, self.out / "loss.png")
 
     # ---------------------------------------------------------------- main loop
 
