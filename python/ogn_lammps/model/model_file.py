@@ -28,6 +28,9 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 # every key fix ogn reads (ogn::load_model_file, lammps_plugin/ogn_model.cpp); the rest is documentation
 REQUIRED = ("format_version", "architecture", "system", "units", "dt", "k", "timestep", "cutoff",
             "type_names", "masses", "n_types", "dtype", "program")
+# read by the fix when present: the training domain (docs/fix_ogn.md), with these entries
+OPTIONAL = ("domain",)
+DOMAIN_KEYS = ("temperature", "density", "min_distance", "max_displacement")
 SIGNATURE = ("forward(types int64 (N,) 1..n_types, velocities (N,3), edge_index int64 (2,E) [i; j], "
              "edge_vectors (E,3) = r_j - r_i) -> (N,6) [dr, dv] over k MD steps; "
              "stage(index, types, nodes, edges, edge_index, edge_vectors) -> (nodes, edges); finish(nodes) -> (N,6)")
