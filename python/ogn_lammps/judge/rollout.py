@@ -7,7 +7,8 @@
 Each inference builds the graph of the current positions (every ordered pair within the
 model's cutoff, in the periodic box) and calls the model's scripted `forward`, the same
 function `fix ogn` calls on one rank, then advances the state as model/step.py
-defines it (x + dr, v + dv in float64). The output file holds every
+defines it (x + dr, v + dv in float64), in its `rollout` loop, which stops at a non-finite
+prediction or an atom that moves more than the cutoff. The output file holds every
 inference's positions and velocities, for `python -m ogn_lammps.evaluate`.
 """
 
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 
 from ..model import model_file
-from ..model.step import rollout, step  # noqa: F401  (the one loop; step for the benchmarks)
+from ..model.step import rollout
 from ..data.dataset import Dataset
 from ..model.graph import box_lengths
 from ..model.model_file import ModelError, check_compatible  # noqa: F401  (re-exported for callers)
