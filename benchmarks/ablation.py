@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from ogn_lammps import model_file
+from ogn_lammps.model import model_file
 from ogn_lammps.environment import forcefield_file
 
 BIN = Path(sys.executable).parent

@@ -5,7 +5,7 @@ equilibrated box), it measures MD-equivalent atom-steps per second:
 
   velocity-Verlet  N x steps / time, with the system's real potential (`fix nve`)
   fix ogn          N x k / time per inference (`fix ogn`, pair_style zero)
-  Python rollout   N x k / time per inference (`ogn_lammps.rollout.step`, same model)
+  Python rollout   N x k / time per inference (`ogn_lammps.model.step.step`, same model)
 
 and prints the ratios, with the fix's achieved GFLOP/s (the model's FLOPs from its metadata over
 the model time the fix reports) against this CPU's matmul peak measured in the same run, the
@@ -51,9 +51,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from training import matmul_peak  # noqa: E402  (benchmarks/training.py)
 
-from ogn_lammps import systems  # noqa: E402
-from ogn_lammps.lammps_files import read_dump  # noqa: E402
-from ogn_lammps.rollout import load_model, step  # noqa: E402
+from ogn_lammps.data import systems  # noqa: E402
+from ogn_lammps.data.lammps_files import read_dump  # noqa: E402
+from ogn_lammps.judge.rollout import load_model  # noqa: E402
+from ogn_lammps.model.step import step  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SYSTEMS = systems.names()

@@ -23,13 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ogn_lammps.rollout import load_model
+from ogn_lammps.judge.rollout import load_model
 
 SCRIPT = """
 import json, sys, time
 import numpy as np, torch
 from ogn_lammps.environment import start_lammps
-from ogn_lammps.rollout import load_model, rollout
+from ogn_lammps.judge.rollout import load_model
+from ogn_lammps.model.step import rollout
 
 model_path, data, pairs, m = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(1)

@@ -50,7 +50,7 @@ def main():
                    help="replicate the frame n x n x n times (larger systems)")
     args = p.parse_args()
     if args.dataset:
-        from ogn_lammps.dataset import Dataset
+        from ogn_lammps.data.dataset import Dataset
         ds = Dataset(args.dataset)
         name = ds.trajectories("train")[0]
         pos = ds.frame("train", name, 0)[0]

@@ -19,7 +19,8 @@ import time
 import numpy as np
 import torch
 
-from ogn_lammps.architectures.ogn import OGN, ModelConfig, forward_flops
+from ogn_lammps.model.ogn import OGN, ModelConfig, forward_flops
+from ogn_lammps.train.objectives import OGNObjective
 
 
 def best_time(fn, repeat: int, warmup: int = 2) -> float:
@@ -52,8 +53,8 @@ def main():
     torch.set_num_threads(args.threads)
 
     if args.data:
-        from ogn_lammps.dataset import Dataset
-        from ogn_lammps.train import Pairs
+        from ogn_lammps.data.dataset import Dataset
+        from ogn_lammps.train.pairs import Pairs
 
         with Dataset(args.data) as ds:
             pairs = Pairs(ds, "train", args.k, float(ds.info["cutoff"]), cache_mb=0)
@@ -65,8 +66,8 @@ def main():
     def sample(i):
         if pairs is not None:
             return pairs.sample(int(rng.integers(len(pairs))), int(rng.integers(48)))
-        from ogn_lammps.graph import build_graph
-        from ogn_lammps.train import Sample
+        from ogn_lammps.model.graph import build_graph
+        from ogn_lammps.train.pairs import Sample
 
         x = rng.uniform(0, 6.038, (265, 3))
         ei, ev = build_graph(x, np.full(3, 6.038), 3.0)
@@ -83,15 +84,15 @@ def main():
         torch.manual_seed(0)
         config = ModelConfig(n_types=n_types, n_layers=layers)
         model = OGN(config)
+        objective = OGNObjective()
         opt = torch.optim.Adam(model.parameters(), 1e-4)
         batches = [sample(i) for i in range(args.steps + 2)]
         counter = iter(range(10**9))
 
         def train_step():
             s = batches[next(counter) % len(batches)]
-            model.update_statistics(s.types, s.velocities, s.edge_vectors, s.targets)
-            out = model.standardized_output(s.types, s.velocities, s.edge_index, s.edge_vectors)
-            loss = torch.mean((out - model.target_norm(s.targets.float())) ** 2)
+            objective.observe(model, s)
+            loss = objective.loss(model, s)
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -1,7 +1,7 @@
 /* fix ogn: the learned integrator. One LAMMPS timestep is one inference of the exported
    model (python -m ogn_lammps.export), which moves every atom of the group by the [dr, dv]
    it predicts for k MD steps (paper Methods 4.2; design notes §6; the step is defined once,
-   in python/ogn_lammps/architectures/step.py).
+   in python/ogn_lammps/model/step.py).
 
    This file holds the LAMMPS hooks, as fix_nve.cpp does: the checks of the deck in init(),
    the inference in initial_integrate(), thermostat half-kicks and energy yes around it. The

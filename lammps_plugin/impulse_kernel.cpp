@@ -1,5 +1,5 @@
 /* The fused CPU kernel of the structured OGN: see impulse_kernel.h. Every formula here is one
-   line of PairImpulseOGN._stage() in python/ogn_lammps/architectures/impulse.py, in the same
+   line of PairImpulseOGN._stage() in python/ogn_lammps/model/impulse.py, in the same
    order of features and outputs; fix ogn compares the two on its first inference. */
 
 #include "impulse_kernel.h"

@@ -1,4 +1,4 @@
-/* The structured OGN (architecture "impulse", python/ogn_lammps/architectures/impulse.py)
+/* The structured OGN (architecture "impulse", python/ogn_lammps/model/impulse.py)
    evaluated pair by pair in one fused CPU pass, with the weights of the exported model.
 
    The TorchScript forward() of that model runs some forty tensor operations per stage, each

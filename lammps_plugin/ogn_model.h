@@ -1,5 +1,5 @@
 /* model.pt as fix ogn reads it: the TorchScript module and the metadata.json it was exported
-   with (the contract owned by python/ogn_lammps/model_file.py, docs/model.md). Every field the
+   with (the contract owned by python/ogn_lammps/model/model_file.py, docs/model.md). Every field the
    fix relies on is checked here, once, when the file is loaded. */
 #ifndef OGN_MODEL_H
 #define OGN_MODEL_H

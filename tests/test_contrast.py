@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from ogn_lammps.contrast import contrast
+from ogn_lammps.judge.contrast import contrast
 
 
 def test_long_timestep_breaks_energy_conservation(deck_output, tmp_path):

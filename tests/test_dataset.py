@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from ogn_lammps.dataset import Dataset, build
-from ogn_lammps.lammps_files import LammpsFileError, read_dump
+from ogn_lammps.data.dataset import Dataset, build
+from ogn_lammps.data.lammps_files import LammpsFileError, read_dump
 
 
 def dump_tokens(path):

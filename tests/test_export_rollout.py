@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from conftest import run_module
-from ogn_lammps.dataset import Dataset
-from ogn_lammps.export import load_checkpoint, model_from_checkpoint
-from ogn_lammps.graph import box_lengths, build_graph
-from ogn_lammps.rollout import ModelError, check_compatible, load_model
+from ogn_lammps.data.dataset import Dataset
+from ogn_lammps.train import checkpoint
+from ogn_lammps.train.export import load_checkpoint, model_from_checkpoint
+from ogn_lammps.model.graph import box_lengths, build_graph
+from ogn_lammps.judge.rollout import ModelError, check_compatible, load_model
 
 
 def test_metadata_holds_the_contract(exported_model, tiny_dataset):
@@ -166,8 +167,8 @@ def test_evaluate_against_ground_truth(rollout_file, tiny_lj, tiny_dataset, tmp_
 def test_diverging_rollout_stops_and_keeps_the_good_steps(trained_run, tiny_dataset, tmp_path):
     state = load_checkpoint(trained_run / "checkpoint.pt")
     # A model that predicts a 10 sigma jump for every atom: the rollout must stop at once.
-    state["model"]["target_norm.mean"][0] = 10.0
-    torch.save(state, tmp_path / "broken.pt")
+    state.model["target_norm.mean"][0] = 10.0
+    checkpoint.save(tmp_path / "broken.pt", state)
     run_module("export", tmp_path / "broken.pt", "-o", tmp_path / "broken_model.pt")
     out = tmp_path / "rollout.h5"
     proc = run_module("rollout", tmp_path / "broken_model.pt", "--data", tiny_dataset, "-n", 4, "-o", out, check=False)
@@ -198,7 +199,7 @@ def test_non_finite_metadata_is_written_as_strict_json(exported_model, tmp_path)
     import math
     import zipfile
 
-    from ogn_lammps import model_file
+    from ogn_lammps.model import model_file
 
     module, meta = load_model(exported_model)
     meta["calibration"] = {"rollout_temperature_before": math.inf, "drag": 0.002, "nested": [-math.inf, math.nan]}

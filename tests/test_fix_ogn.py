@@ -15,10 +15,11 @@ import pytest
 import torch
 
 from conftest import INPUTS, deck_env, lmp, run_module, write_config
-from ogn_lammps import systems
+from ogn_lammps.data import systems
 from ogn_lammps.environment import plugin_path
-from ogn_lammps.lammps_files import read_dump
-from ogn_lammps.rollout import load_model, rollout
+from ogn_lammps.data.lammps_files import read_dump
+from ogn_lammps.judge.rollout import load_model
+from ogn_lammps.model.step import rollout
 
 N_INFERENCES = 20
 
@@ -479,7 +480,7 @@ class ToyStages(torch.nn.Module):
 
 @pytest.mark.slow
 def test_a_new_architecture_runs_without_any_change_to_the_fix(exported_model, start, tmp_path):
-    from ogn_lammps import model_file
+    from ogn_lammps.model import model_file
 
     _, meta = load_model(exported_model)
     toy = torch.jit.script(ToyStages(meta["cutoff"], meta["timestep"]))

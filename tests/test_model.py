@@ -8,11 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from ogn_lammps.dataset import Dataset
-from ogn_lammps.graph import box_lengths, build_graph
-from ogn_lammps.architectures.ogn import OGN, ModelConfig, Standardizer, forward_flops
-from ogn_lammps.symmetry import CUBIC_SYMMETRIES
-from ogn_lammps.train import Pairs, Trainer, load_config
+from ogn_lammps.data.dataset import Dataset
+from ogn_lammps.model.graph import box_lengths, build_graph
+from ogn_lammps.model.ogn import OGN, ModelConfig, Standardizer, forward_flops
+from ogn_lammps.model.symmetry import CUBIC_SYMMETRIES
+from ogn_lammps.train.config import load_config
+from ogn_lammps.train.loop import Trainer
+from ogn_lammps.train.objectives import fold
+from ogn_lammps.train.pairs import Pairs
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +36,9 @@ def model():
     torch.manual_seed(1)
     m = OGN(ModelConfig(n_types=2, n_layers=2)).eval()
     # Non-trivial statistics, so that standardization is part of what is tested.
-    m.node_norm.update(torch.randn(500, 5) * 2 + 0.5)
-    m.edge_norm.update(torch.randn(500, 3) * 1.5)
-    m.target_norm.update(torch.randn(500, 6) * 0.1)
+    fold(m.node_norm, torch.randn(500, 5) * 2 + 0.5)
+    fold(m.edge_norm, torch.randn(500, 3) * 1.5)
+    fold(m.target_norm, torch.randn(500, 6) * 0.1)
     return m
 
 
@@ -150,7 +153,7 @@ def test_standardizer_equals_numpy():
     batches = [rng.normal(loc, scale, (n, 4)) for loc, scale, n in [(3.0, 0.1, 7), (-1, 5, 300), (0, 1e-3, 1), (10, 2, 55)]]
     s = Standardizer(4)
     for b in batches:
-        s.update(torch.from_numpy(b))
+        fold(s, torch.from_numpy(b))
     data = np.concatenate(batches)
     np.testing.assert_allclose(s.mean.numpy(), data.mean(0), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(s.std().numpy(), data.std(0), rtol=1e-12)
@@ -192,7 +195,7 @@ def test_forward_flops_counts_the_matmuls():
 
 def test_batched_configurations_equal_single_ones(tiny_dataset, model):
     """batch_size > 1 joins configurations into one disjoint graph (torch_geometric's Batch)."""
-    from ogn_lammps.train import collate
+    from ogn_lammps.train.pairs import collate
 
     with Dataset(tiny_dataset) as ds:
         pairs = Pairs(ds, "train", 5, ds.info["cutoff"], cache_mb=64)

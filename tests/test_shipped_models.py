@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from conftest import REPO
-from ogn_lammps import systems
-from ogn_lammps.architectures.step import model_inputs
-from ogn_lammps.rollout import load_model, rollout
+from ogn_lammps.data import systems
+from ogn_lammps.model.step import model_inputs
+from ogn_lammps.judge.rollout import load_model
+from ogn_lammps.model.step import rollout
 from test_fix_ogn import frames, run_ogn, spacing
 
 MODEL = REPO / "models" / "lj_fast.pt"
@@ -37,7 +38,7 @@ def test_shipped_model_metadata_and_provenance(system):
     # its config, training log and commands sit beside it
     assert (REPO / "models" / f"{system}_fast.toml").is_file() and (REPO / "models" / f"{system}_fast.log.csv").is_file()
     # the config beside it is TOML and holds the model's settings
-    from ogn_lammps.train import load_config
+    from ogn_lammps.train.config import load_config
 
     config = load_config(REPO / "models" / f"{system}_fast.toml")
     assert {key: config["model"][key] for key in meta["settings"]} == meta["settings"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import ATOMIC_MASS, INPUTS, PAPER, deck_env, lmp
 
-from ogn_lammps import systems
+from ogn_lammps.data import systems
 
 # SI constants, for a velocity scale computed without LAMMPS's unit factors
 K_B = 1.380649e-23  # J/K
@@ -81,7 +81,7 @@ def test_the_table_prints_every_system():
 def test_results_makes_held_out_data_with_each_systems_own_deck(tmp_path):
     """python -m ogn_lammps.results --make-heldout runs inputs/<sys>_ground_truth.in with the
     held-out seed (it once pointed one folder above inputs/)."""
-    from ogn_lammps.results import heldout_command
+    from ogn_lammps.judge.results import heldout_command
 
     for name in systems.names():
         cmd = heldout_command(name, tmp_path / name, rep=2)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import INPUTS, REPO, lmp, run_module
-from ogn_lammps.lammps_files import read_dump
-from ogn_lammps.physics import diffusion, msd_all_origins, parse_log, parse_rdf, rdf_l1
+from ogn_lammps.data.lammps_files import read_dump
+from ogn_lammps.judge.physics import diffusion, msd_all_origins, parse_log, parse_rdf, rdf_l1
 
 MODEL = REPO / "models" / "lj_fast.pt"
 HEAD = """

@@ -20,7 +20,9 @@ def read_log(folder):
 
 
 def load_state(folder):
-    return torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=True)
+    from ogn_lammps.train import checkpoint
+
+    return checkpoint.load(folder / "checkpoint.pt")
 
 
 def test_outputs_of_a_run(trained_run):
@@ -32,22 +34,22 @@ def test_outputs_of_a_run(trained_run):
     assert (trained_run / "loss.png").stat().st_size > 1000
     assert "n_layers = 2" in (trained_run / "config.toml").read_text()
     state = load_state(trained_run)
-    assert state["step"] == 8 and state["meta"]["k"] == 5 and state["meta"]["units"] == "lj"
-    assert state["architecture"] == "ogn" and state["settings"]["n_layers"] == 2
+    assert state.format == 3 and state.step == 8 and state.facts["k"] == 5 and state.system["units"] == "lj"
+    assert state.architecture == "ogn" and state.settings["n_layers"] == 2
 
 
 @pytest.mark.parametrize("run", ["trained_run", "impulse_run"])
 def test_the_resolved_config_is_toml_that_reads_back(run, request):
     """config.toml beside a run (and models/<sys>_fast.toml) is the run's config: TOML with
     booleans as true / false, read back by load_config to the checkpoint's own settings."""
-    from ogn_lammps.train import load_config
+    from ogn_lammps.train.config import load_config
 
     folder = request.getfixturevalue(run)
     folder = folder if run == "trained_run" else folder[0] / "run"
     text = (folder / "config.toml").read_text()
     if run == "impulse_run":
         assert "half_pairs = true" in text
-    assert load_config(folder / "config.toml") == load_state(folder)["config"]
+    assert load_config(folder / "config.toml") == load_state(folder).config
 
 
 @pytest.mark.slow
@@ -56,19 +58,19 @@ def test_straight_and_resumed_runs_give_identical_weights(tiny_dataset, tmp_path
     run_module("train", "--config", config, "--out", tmp_path / "straight", "--quiet")
     run_module("train", "--config", config, "--out", tmp_path / "resumed", "--quiet", "--stop-at", 5)
     half = load_state(tmp_path / "resumed")
-    assert half["step"] == 5
+    assert half.step == 5
     run_module("train", "--out", tmp_path / "resumed", "--resume", "--quiet")
     a, b = load_state(tmp_path / "straight"), load_state(tmp_path / "resumed")
-    assert a["step"] == b["step"] == 10
-    assert a["model"].keys() == b["model"].keys()
-    for key in a["model"]:
-        assert torch.equal(a["model"][key], b["model"][key]), key
-    for key, value in a["optimizer"]["state"].items():
+    assert a.step == b.step == 10
+    assert a.model.keys() == b.model.keys()
+    for key in a.model:
+        assert torch.equal(a.model[key], b.model[key]), key
+    for key, value in a.optimizer["state"].items():
         for name in ("exp_avg", "exp_avg_sq"):
-            assert torch.equal(value[name], b["optimizer"]["state"][key][name])
+            assert torch.equal(value[name], b.optimizer["state"][key][name])
     assert [r["step"] for r in read_log(tmp_path / "straight")] == [r["step"] for r in read_log(tmp_path / "resumed")]
     # and the halves did differ from the start: the test can tell runs apart
-    assert not torch.equal(half["model"]["decoder_out.weight"], a["model"]["decoder_out.weight"])
+    assert not torch.equal(half.model["decoder_out.weight"], a.model["decoder_out.weight"])
 
 
 @pytest.mark.slow
@@ -99,11 +101,11 @@ def test_sigint_saves_a_checkpoint_and_resume_finishes(tiny_dataset, tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGINT, err
     assert "SIGINT" in err and "--resume" in err
-    step = load_state(out)["step"]
+    step = load_state(out).step
     assert step >= 3
     # continue it for a few more steps of the same plan
     run_module("train", "--out", out, "--resume", "--stop-at", step + 2, "--quiet")
-    assert load_state(out)["step"] == step + 2
+    assert load_state(out).step == step + 2
 
 
 @pytest.mark.slow
@@ -147,7 +149,7 @@ def test_minutes_limit_stops_with_a_checkpoint(tiny_dataset, tmp_path):
     proc = run_module("train", "--config", config, "--out", tmp_path / "run", "--stop-after", 0.15)
     assert time.time() - t0 < 120
     assert "stopped at step" in proc.stderr
-    step = load_state(tmp_path / "run")["step"]
+    step = load_state(tmp_path / "run").step
     assert 0 < step < 100000
     assert int(read_log(tmp_path / "run")[-1]["step"]) == step
 
@@ -173,10 +175,11 @@ def test_pushforward_pairs_start_from_the_models_own_prediction(tiny_dataset, tm
     import numpy as np
 
     from conftest import impulse_config
-    from ogn_lammps.architectures.step import model_inputs
-    from ogn_lammps.dataset import Dataset
-    from ogn_lammps.graph import box_lengths
-    from ogn_lammps.train import Trainer, load_config
+    from ogn_lammps.model.step import model_inputs
+    from ogn_lammps.data.dataset import Dataset
+    from ogn_lammps.model.graph import box_lengths
+    from ogn_lammps.train.config import load_config
+    from ogn_lammps.train.loop import Trainer
 
     config = load_config(impulse_config(tmp_path / "c.toml", tiny_dataset, pushforward=1.0))
     trainer = Trainer(config, tmp_path / "run", resume=False)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import run_module
-from ogn_lammps.dataset import Dataset
-from ogn_lammps.lammps_files import read_dump
+from ogn_lammps.data.dataset import Dataset
+from ogn_lammps.data.lammps_files import read_dump
 
 # each test runs fix ogn several times: the slow tier
 pytestmark = pytest.mark.slow
@@ -78,8 +78,8 @@ def test_validate_reports_rmse_baselines_and_a_long_run(impulse_run, tiny_datase
 def test_the_verlet_baseline_is_lammps_own_trajectory(tiny_dataset, tmp_path):
     """verlet_path at k = 1 is velocity-Verlet at the data's own dt: it retraces the held-out
     trajectory LAMMPS wrote, step by step (to the dump's precision), with unwrapped positions."""
-    from ogn_lammps import systems
-    from ogn_lammps.validate import verlet_path, write_data
+    from ogn_lammps.data import systems
+    from ogn_lammps.judge.validate import verlet_path, write_data
     with Dataset(tiny_dataset) as ds:
         traj = ds.trajectory("test", "test_00")
         entry = systems.get("lj")
@@ -129,7 +129,7 @@ def test_results_writes_the_report_and_names_what_is_missing(impulse_run, tiny_d
 
 
 def test_the_summary_says_where_velocity_verlet_at_the_stride_holds():
-    from ogn_lammps.results import stride_paragraph
+    from ogn_lammps.judge.results import stride_paragraph
     notes = [dict(name="lj", stable=False, pos=0.01, vel=0.2, pos_vv=float("nan"), vel_vv=float("nan"), k=5,
                   vv_over_ogn_speed=float("nan")),
              dict(name="cuzr", stable=True, pos=0.1, vel=1.5, pos_vv=0.02, vel_vv=0.3, k=10, vv_over_ogn_speed=6.0)]

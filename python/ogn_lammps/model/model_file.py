@@ -2,7 +2,7 @@
 
 A TorchScript module with one extra file, `metadata.json`. This module owns the format:
 its version, the metadata written at export, and reading and checking a file. Export,
-rollout and evaluate use it; `FixOGN::read_model` in lammps_plugin/fix_ogn.cpp mirrors it.
+rollout, evaluate and validate use it; `ogn::load_model_file` in lammps_plugin/ogn_model.cpp mirrors it.
 
 Format 2 adds `architecture` and `program`: how many stages the model runs and how wide the
 per-node rows are that fix ogn sends to the ghost atoms' owners before each stage, so that a
@@ -20,14 +20,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import __version__
-from .atomic import atomic_write_bytes
+from .. import __version__
+from ..atomic import atomic_write_bytes
 
 FORMAT_VERSION = 2
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-# every key fix ogn reads (FixOGN::read_model); the rest is documentation
+# every key fix ogn reads (ogn::load_model_file, lammps_plugin/ogn_model.cpp); the rest is documentation
 REQUIRED = ("format_version", "architecture", "system", "units", "dt", "k", "timestep", "cutoff",
             "type_names", "masses", "n_types", "dtype", "program")
+# read by the fix when present: the training domain (docs/fix_ogn.md), with these entries
+OPTIONAL = ("domain",)
+DOMAIN_KEYS = ("temperature", "density", "min_distance", "max_displacement")
 SIGNATURE = ("forward(types int64 (N,) 1..n_types, velocities (N,3), edge_index int64 (2,E) [i; j], "
              "edge_vectors (E,3) = r_j - r_i) -> (N,6) [dr, dv] over k MD steps; "
              "stage(index, types, nodes, edges, edge_index, edge_vectors) -> (nodes, edges); finish(nodes) -> (N,6)")

@@ -2,7 +2,8 @@
 
 `read_dump` yields one frame at a time from a text dump (plain or gzip), so a trajectory
 never has to fit in memory. `read_data_header` reads the masses, type labels and box of a
-`write_data` file. Every problem raises `LammpsFileError` naming the file and the line.
+`write_data` file. `read_thermo` reads the thermo tables of a log by their header line.
+Every problem raises `LammpsFileError` naming the file and the line.
 """
 
 from __future__ import annotations
@@ -266,3 +267,62 @@ def read_data_header(path: str | Path) -> DataHeader:
         box=box,
         units=units,
     )
+
+
+# LAMMPS's thermo header names of the keywords the decks print (Thermo::header), back to the
+# keywords; v_NAME and c_ID lose their prefix, other names are lower-cased
+THERMO_NAMES = {"Step": "step", "Time": "time", "Atoms": "atoms", "Temp": "temp", "Press": "press",
+                "PotEng": "pe", "KinEng": "ke", "TotEng": "etotal", "E_pair": "epair", "Volume": "vol",
+                "Density": "density", "Elapsed": "elapsed", "CPU": "cpu", "Dt": "dt"}
+
+
+def _numbers(fields: list[str]) -> list[float] | None:
+    try:
+        return [float(f) for f in fields]
+    except ValueError:
+        return None
+
+
+def thermo_name(header: str) -> str:
+    """The keyword (step, temp, pe, ...) or variable or compute name of a thermo column."""
+    if header.startswith(("v_", "c_")):
+        return header[2:]
+    return THERMO_NAMES.get(header, header.lower())
+
+
+def read_thermo_blocks(text: str) -> list[dict[str, np.ndarray]]:
+    """Every thermo table of a LAMMPS log, one per run, keyed by `thermo_name` of its header.
+
+    A table starts at a header line of names followed by a row of as many numbers, and ends
+    at "Loop time of"; lines between its rows that are not rows (warnings, a fix's own
+    output) are skipped.
+    """
+    lines = text.splitlines()
+    blocks, i = [], 0
+    while i < len(lines) - 1:
+        names = lines[i].split()
+        first = lines[i + 1].split()
+        if not names or _numbers(names) is not None or any(_numbers([n]) is not None for n in names) \
+                or len(first) != len(names) or _numbers(first) is None:
+            i += 1
+            continue
+        rows, i = [], i + 1
+        while i < len(lines) and not lines[i].startswith("Loop time of"):
+            fields = lines[i].split()
+            values = _numbers(fields) if len(fields) == len(names) else None
+            if values is not None:
+                rows.append(values)
+            i += 1
+        table = np.array(rows, dtype=float).reshape(-1, len(names))
+        blocks.append({thermo_name(n): table[:, c] for c, n in enumerate(names)})
+    return blocks
+
+
+def read_thermo(text: str, columns: tuple[str, ...] | list[str] | None = None) -> dict[str, np.ndarray]:
+    """The thermo rows of a log: every table with the columns of the last one (or of
+    `columns`), concatenated in order; `columns`, when given, are the keys of an empty table
+    for a log without rows (a run that stopped early)."""
+    blocks = read_thermo_blocks(text)
+    names = list(columns) if columns is not None else (list(blocks[-1]) if blocks else [])
+    chosen = [b for b in blocks if list(b) == names]
+    return {name: np.concatenate([b[name] for b in chosen]) if chosen else np.zeros(0) for name in names}

@@ -24,8 +24,8 @@ u, w, u' and w'. Since dr_j depends on j's own neighbours, a later stage sees di
 many-body information, which EAM and Stillinger-Weber need.
 
 A last term, a pair drag p_ij = gamma f(d) m_ref w_ij (momentum-exact too), is not learned: its
-gamma is calibrated after training to remove the model's mean kinetic-energy bias per
-inference (design §4b: that bias decides whether long runs heat or cool).
+gamma is calibrated after training (train/calibration.py) to remove the model's mean
+kinetic-energy bias per inference (design §4b: that bias decides whether long runs heat or cool).
 
 Stages for MPI (docs/model.md): stage 0 takes velocities and returns [v, dr, dv] (9 per node);
 stage s >= 1 takes and returns [v, dr, dv]; `finish` returns [dr, dv]. Ghost rows must hold
@@ -34,12 +34,9 @@ their owners' values on entry.
 
 from __future__ import annotations
 
-import math
-import sys
 from dataclasses import asdict, dataclass
 from typing import Dict, Tuple
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -169,7 +166,7 @@ class PairImpulseOGN(nn.Module):
             out = out.index_add(0, dst, -rows)
         return out
 
-    def _moments(self, n_nodes: int, edge_index: Tensor, edge_vectors: Tensor) -> Tensor:
+    def angular_moments(self, n_nodes: int, edge_index: Tensor, edge_vectors: Tensor) -> Tensor:
         """Per-atom angular moments (N, 10 C) from a graph holding every pair in both directions:
         [M0 (C), M2 (C x 6: xx, yy, zz, xy, xz, yz), M1 (C x 3)], each over its fitted scale."""
         dtype = self.mlps[0][0].weight.dtype
@@ -200,7 +197,7 @@ class PairImpulseOGN(nn.Module):
         dtype = self.mlps[0][0].weight.dtype
         dr = nodes[:, 3:6].to(dtype)
         r2 = edge_vectors.to(dtype) + (dr.index_select(0, edge_index[1]) - dr.index_select(0, edge_index[0]))
-        return self._moments(nodes.shape[0], edge_index, r2)
+        return self.angular_moments(nodes.shape[0], edge_index, r2)
 
     def _moment_terms(self, moments: Tensor, src: Tensor, dst: Tensor, u: Tensor) -> Tuple[Tensor, Tensor]:
         """The pair's invariants of its atoms' moments (E, 6 C), symmetric under i <-> j, and its
@@ -315,7 +312,7 @@ class PairImpulseOGN(nn.Module):
     def _full_moments(self, n_nodes: int, edge_index: Tensor, edge_vectors: Tensor) -> Tensor:
         """The moments of a full graph, or an empty (N, 0) table for a model without them."""
         if self.n_mom > 0:
-            return self._moments(n_nodes, edge_index, edge_vectors)
+            return self.angular_moments(n_nodes, edge_index, edge_vectors)
         return torch.zeros(n_nodes, 0, dtype=self.mlps[0][0].weight.dtype, device=edge_vectors.device)
 
     @staticmethod
@@ -353,7 +350,7 @@ class PairImpulseOGN(nn.Module):
         end = torch.zeros(nodes.shape[0], 0, dtype=nodes.dtype, device=nodes.device)
         if self.n_mom > 0:
             if index == 0:
-                moments = self._moments(nodes.shape[0], edge_index, edge_vectors)
+                moments = self.angular_moments(nodes.shape[0], edge_index, edge_vectors)
                 return torch.cat([nodes[:, :3].to(moments.dtype), moments], 1), edges
             index = index - 1
             if self.end_mom > 0:
@@ -400,49 +397,20 @@ class PairImpulseOGN(nn.Module):
         """FLOPs of one forward pass on a graph of n_edges ordered pairs, MLPs only."""
         return self.flops_per_pair() * n_edges // 2
 
-    # ------------------------------------------------------------------ training hooks
+    # ------------------------------------------------------------------ training's view of the function
 
     @torch.jit.unused
-    def prepare(self, samples) -> None:
-        """Fit the data scales on training samples: radial range, velocity, impulse, per-type errors."""
-        d_min, w2, pv, qv = math.inf, [], [], []
-        dv_sq = torch.zeros(self.n_types, dtype=torch.float64)
-        dr_sq = torch.zeros(self.n_types, dtype=torch.float64)
-        counts = torch.zeros(self.n_types, dtype=torch.float64)
-        tau = float(self.tau)
-        for s in samples:
-            d = torch.linalg.norm(s.edge_vectors, dim=1)
-            d_min = min(d_min, float(d.min()))
-            v = s.velocities
-            w2.append(((v[s.edge_index[1]] - v[s.edge_index[0]]) ** 2).mean())
-            dv, dr = s.targets[:, 3:6], s.targets[:, :3]
-            m = (1.0 / self.inv_mass)[s.types - 1].unsqueeze(1)
-            pv.append(((m * dv) ** 2).mean())
-            qv.append(((m * (dr - tau * (v + 0.5 * dv))) ** 2).mean())
-            t = s.types - 1
-            counts += torch.bincount(t, minlength=self.n_types).double()
-            dv_sq += torch.zeros(self.n_types, dtype=torch.float64).index_add(0, t, (dv ** 2).mean(1))
-            dr_sq += torch.zeros(self.n_types, dtype=torch.float64).index_add(0, t, ((dr - tau * v) ** 2).mean(1))
-        counts = torch.clamp(counts, min=1.0)
-        with torch.no_grad():
-            self.r_min.fill_(0.9 * d_min)
-            self.v_scale.fill_(float(torch.sqrt(torch.stack(w2).mean())))
-            # a typical atom has tens of neighbours; the per-pair unit keeps a, b, c, e of order 1
-            n_neighbours = max(1.0, float(np.mean([s.edge_index.shape[1] / len(s.types) for s in samples])))
-            self.p_scale.fill_(float(torch.sqrt(torch.stack(pv).mean())) / math.sqrt(n_neighbours))
-            self.q_scale.fill_(float(torch.sqrt(torch.stack(qv).mean())) / math.sqrt(n_neighbours))
-            self.dv_scale.copy_(torch.sqrt(dv_sq / counts))
-            self.dr_scale.copy_(torch.sqrt(dr_sq / counts))
-            if self.n_mom > 0:
-                # each channel's M0 is 1 on average: the moments' invariants are of order 1
-                self.mom_scale.fill_(1.0)
-                m0 = torch.stack([self._moments(len(s.types), s.edge_index, s.edge_vectors)[:, :self.n_mom]
-                                  .double().mean(0) for s in samples]).mean(0)
-                self.mom_scale.copy_(torch.clamp(m0, min=1e-6))
-
-    @torch.jit.unused
-    def observe(self, sample) -> None:
-        """Nothing to update per step: the scales are fixed by prepare()."""
+    def forward_on_pairs(self, types: Tensor, velocities: Tensor, edge_index: Tensor, edge_vectors: Tensor,
+                         half: bool) -> Tensor:
+        """forward() on the full graph (every pair in both directions); with `half`, each
+        unordered pair is evaluated once and applied to both atoms (`half_graph`), as training
+        does: the same function, half the MLP work. The loss, the fitted scales and the drag
+        calibration live in train/objectives.py and train/calibration.py."""
+        moments = self._full_moments(len(types), edge_index, edge_vectors)
+        pair_index, pair_vectors, use_half = edge_index, edge_vectors, False
+        if half:
+            pair_index, pair_vectors, use_half = self.half_graph(edge_index, edge_vectors)
+        return self._run(types, velocities, pair_index, pair_vectors, use_half, moments, edge_index, edge_vectors)
 
     @staticmethod
     def half_graph(edge_index: Tensor, edge_vectors: Tensor) -> Tuple[Tensor, Tensor, bool]:
@@ -451,146 +419,3 @@ class PairImpulseOGN(nn.Module):
             return edge_index, edge_vectors, False
         keep = edge_index[0] < edge_index[1]
         return edge_index[:, keep], edge_vectors[keep], True
-
-    @torch.jit.unused
-    def predict(self, sample, half: bool | None = None) -> Tensor:
-        """[dr, dv] for a training sample, on half the pairs when the config says so."""
-        edge_index, vectors, use_half = sample.edge_index, sample.edge_vectors, False
-        moments = self._full_moments(len(sample.types), edge_index, vectors)
-        if self.config.half_pairs if half is None else half:
-            edge_index, vectors, use_half = self.half_graph(edge_index, vectors)
-        return self._run(sample.types, sample.velocities, edge_index, vectors, use_half, moments,
-                         sample.edge_index, sample.edge_vectors)
-
-    @torch.jit.unused
-    def loss(self, sample) -> Tensor:
-        """MSE of dv and of dr, each per type over its own scale."""
-        prediction = self.predict(sample)
-        dtype = prediction.dtype
-        targets = sample.targets.to(dtype)
-        t = sample.types - 1
-        err_r = (prediction[:, :3] - targets[:, :3]) / self.dr_scale.to(dtype)[t].unsqueeze(1)
-        err_v = (prediction[:, 3:] - targets[:, 3:]) / self.dv_scale.to(dtype)[t].unsqueeze(1)
-        return 0.5 * (torch.mean(err_r ** 2) + torch.mean(err_v ** 2))
-
-    @torch.jit.unused
-    def kinetic_bias(self, sample, prediction: Tensor) -> Tensor:
-        """Per configuration: (KE(v + dv_pred) - KE(v + dv_true)) / KE(v)."""
-        dtype = prediction.dtype
-        m = (1.0 / self.inv_mass).to(dtype)[sample.types - 1]
-        v = sample.velocities.to(dtype)
-        dv_true = sample.targets[:, 3:].to(dtype)
-        dv = prediction[:, 3:]
-        per_atom = m * ((v * (dv - dv_true)).sum(1) + 0.5 * ((dv * dv).sum(1) - (dv_true * dv_true).sum(1)))
-        ke = 0.5 * m * (v * v).sum(1)
-        batch = sample.batch if getattr(sample, "batch", None) is not None else torch.zeros_like(sample.types)
-        n = int(batch.max()) + 1
-        num = torch.zeros(n, dtype=dtype).index_add(0, batch, per_atom)
-        den = torch.zeros(n, dtype=dtype).index_add(0, batch, ke)
-        return num / den
-
-    @torch.jit.unused
-    @torch.no_grad()
-    def mean_bias(self, samples) -> float:
-        return float(np.mean([float(self.kinetic_bias(s, self.predict(s, half=False)).mean()) for s in samples]))
-
-    @torch.jit.unused
-    @torch.no_grad()
-    def rollout_trend(self, starts) -> float:
-        """What the rollout calibration drives to zero, along the model's own rollouts of
-        `calibration_inferences` steps from `starts`; +inf when a rollout blows up (a run that
-        gains energy until it diverges). calibration_target "trend": the mean least-squares
-        slope of the kinetic energy per inference, relative to the start's; "temperature": the
-        mean kinetic energy over the rollouts over the data's own (each start's
-        "reference_ke", sum m v^2 averaged over its split), minus 1."""
-        from .step import advance, model_inputs
-
-        n = self.config.calibration_inferences
-        cutoff = float(self.cutoff)
-        values = []
-        for start in starts:
-            types, x, v, lengths = start["types"], start["positions"], start["velocities"], start["lengths"]
-            m = (1.0 / self.inv_mass.double())[torch.as_tensor(types) - 1].numpy()[:, None]
-            ke = [float((m * v * v).sum())]
-            for _ in range(n):
-                change = self(*model_inputs(types, x, v, lengths, cutoff)).double().numpy()
-                if not np.isfinite(change).all():
-                    return math.inf
-                x, v = advance(x, v, change)
-                ke.append(float((m * v * v).sum()))
-            if self.config.calibration_target == "temperature":
-                values.append(float(np.mean(ke[1:])) / float(start["reference_ke"]) - 1.0)
-            else:
-                values.append(np.polyfit(np.arange(n + 1), np.asarray(ke) / ke[0], 1)[0])
-        return float(np.mean(values))
-
-    @torch.jit.unused
-    @torch.no_grad()
-    def _zero_trend(self, g0: float, slope: float, starts, result: dict, evaluations: int = 10):
-        """(|trend|, gamma, trend) with the smallest measured trend of the rollouts' kinetic
-        energy. The trend falls with gamma, but steeply and not linearly over long rollouts
-        (silicon, 200 inferences: +0.0039 per inference at gamma 0.0010, +0.0001 at 0.0021,
-        -0.0018 at 0.0035), so secant steps alone overshoot: once two gammas bracket a sign
-        change, the bracket is halved instead. The same holds for the "temperature" target."""
-        target = self.config.calibration_target
-
-        def say(g: float, t: float) -> None:  # minutes of rollouts: show the search
-            print(f"train: rollout calibration {len(measured)}/{evaluations}: drag {g:.6g}, {target} {t:+.4g} "
-                  f"({len(starts)} starts x {self.config.calibration_inferences} inferences)",
-                  file=sys.stderr, flush=True)
-
-        t0 = self.rollout_trend(starts)
-        result[f"rollout_{target}_before"] = t0
-        measured = [(g0, t0)]
-        say(g0, t0)
-        # first guess: a trend t0 per inference cancelled like a one-step bias of t0; a mean
-        # temperature bias builds up over the rollout, taken here as over a tenth of it
-        per_step = t0 if math.isfinite(t0) else 0.01
-        if self.config.calibration_target == "temperature" and math.isfinite(t0):
-            per_step = t0 / max(1.0, self.config.calibration_inferences / 10)
-        g1 = g0 - per_step / slope if slope != 0 else g0 - 1e-4
-        for _ in range(evaluations - 1):
-            self.drag.fill_(g1)
-            measured.append((g1, self.rollout_trend(starts)))
-            say(*measured[-1])
-            hot = [(g, t) for g, t in measured if t > 0]
-            cold = [(g, t) for g, t in measured if t <= 0]
-            if hot and cold:  # bracketed: halve between the hottest-drag cold and the coldest-drag hot
-                g_hot, g_cold = max(g for g, _ in hot), min(g for g, _ in cold)
-                g1 = 0.5 * (g_hot + g_cold)
-            else:  # not yet: a secant step through the last two finite points, at least doubling
-                (ga, ta), (gb, tb) = measured[-2], measured[-1]
-                step = gb - ga if gb != ga else 1e-4
-                if math.isfinite(ta) and math.isfinite(tb) and ta != tb:
-                    step = -tb * (gb - ga) / (tb - ta)
-                away = 1.0 if hot else -1.0  # all hot: more drag; all cold: less
-                g1 = gb + away * max(abs(step), 2 * abs(gb - ga))
-        return min((abs(t), g, t) for g, t in measured if math.isfinite(t)) if any(
-            math.isfinite(t) for _, t in measured) else (math.inf, g0, t0)
-
-    @torch.jit.unused
-    @torch.no_grad()
-    def finalize(self, samples, starts=()) -> dict:
-        """Measure the mean temperature bias per inference on held-out pairs and, if the config
-        asks for it, calibrate the drag gamma to cancel it: on single steps (the bias is linear
-        in gamma: one probe, one secant step), or, with calibration_inferences > 0, on the
-        trend of the model's own rollouts from `starts` (`_zero_trend`: up to 10 rollout
-        sets, secant steps until the trend changes sign, then halving the bracket)."""
-        samples = list(samples)
-        before = self.mean_bias(samples)
-        result = {"temperature_bias_before": before}
-        if self.config.drag_correction:
-            start = float(self.drag)
-            probe = start + 1e-3
-            self.drag.fill_(probe)
-            slope = (self.mean_bias(samples) - before) / (probe - start)
-            gamma = start - before / slope if slope != 0 else start
-            self.drag.fill_(gamma)
-            result["drag_one_step"] = gamma
-            if self.config.calibration_inferences > 0 and starts:
-                best = self._zero_trend(gamma, slope, starts, result)
-                self.drag.fill_(best[1])
-                result[f"rollout_{self.config.calibration_target}"] = best[2]
-            result["drag"] = float(self.drag)
-        result["temperature_bias"] = self.mean_bias(samples)
-        return result

@@ -12,15 +12,20 @@ Python rollout and `fix ogn` all use these functions (the fix mirrors `advance` 
 - advance: x + dr, v + dv in float64 (`advance`); the target is its inverse (`target`).
 
 As in DeepMind's GNS `learned_simulator.py`, the model sees the state and returns the
-update; nothing else about a step lives elsewhere.
+update; nothing else about a step lives elsewhere. `rollout` is the one loop that repeats
+it, with `check_change` after every inference: the Python rollout (judge/rollout.py), the
+drag calibration (train/calibration.py), the tests and the benchmarks all use it.
 """
 
 from __future__ import annotations
 
+import sys
+import time
+
 import numpy as np
 import torch
 
-from ..graph import build_graph
+from .graph import build_graph
 
 
 def model_inputs(types: np.ndarray, positions: np.ndarray, velocities: np.ndarray, lengths: np.ndarray,
@@ -58,3 +63,41 @@ def check_change(change: np.ndarray, ids: np.ndarray, cutoff: float, inference: 
                 f"(inference {inference}, MD step {inference * k}), more than the cutoff {cutoff}: "
                 "the rollout has diverged")
     return None
+
+
+def step(model, types: torch.Tensor, positions: np.ndarray, velocities: np.ndarray, lengths: np.ndarray,
+         cutoff: float, device: str = "cpu") -> np.ndarray:
+    """One inference: (N, 6) float64 [dr, dv] over the model's k MD steps."""
+    _, v, edge_index, vectors = model_inputs(types.cpu().numpy(), positions, velocities, lengths, cutoff, device)
+    with torch.no_grad():
+        out = model(types, v, edge_index, vectors)
+    return out.to("cpu", torch.float64).numpy()
+
+
+def rollout(model, metadata: dict, types: np.ndarray, ids: np.ndarray, positions: np.ndarray,
+            velocities: np.ndarray, lengths: np.ndarray, n: int, device: str = "cpu",
+            progress: bool = True) -> tuple[np.ndarray, np.ndarray, float, str | None]:
+    """(positions (m+1, N, 3), velocities (m+1, N, 3), seconds per inference, failure).
+
+    m = n unless the rollout diverged: then the states up to the last good one are returned
+    with `failure` naming the inference and the atom.
+    """
+    cutoff = float(metadata["cutoff"])
+    types_t = torch.as_tensor(types, dtype=torch.int64, device=device)
+    xs = np.empty((n + 1,) + positions.shape)
+    vs = np.empty_like(xs)
+    xs[0], vs[0] = positions, velocities
+    start = time.perf_counter()
+    report = max(n // 10, 1)
+    for i in range(1, n + 1):
+        change = step(model, types_t, xs[i - 1], vs[i - 1], lengths, cutoff, device)
+        failure = check_change(change, ids, cutoff, i, int(metadata["k"]))
+        if failure:
+            elapsed = (time.perf_counter() - start) / i
+            return xs[:i], vs[:i], elapsed, failure
+        xs[i], vs[i] = advance(xs[i - 1], vs[i - 1], change)
+        if progress and (i % report == 0 or i == n):
+            elapsed = time.perf_counter() - start
+            print(f"rollout: {i}/{n} inferences, {elapsed / i * 1e3:.1f} ms each, ETA {elapsed / i * (n - i):.0f} s",
+                  file=sys.stderr, flush=True)
+    return xs, vs, (time.perf_counter() - start) / max(n, 1), None

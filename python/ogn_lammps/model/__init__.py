@@ -10,11 +10,12 @@ Adding one is one new module here plus a config: an `nn.Module` class with
   step of `step.py`), and `stage(index, types, nodes, edges, edge_index, edge_vectors)` and
   `finish(nodes)`, with `program()` saying how many stages there are and how wide the node
   rows are that fix ogn exchanges with the ghost atoms' owners before each (docs/model.md);
-- training hooks: `prepare(samples)` before the first step, `observe(sample)` and
-  `loss(sample)` per step, `finalize(samples)` after the last (calibrations; returns what it
-  measured), and `flops(n_nodes, n_edges)`.
+- `flops(n_nodes, n_edges)`, and the buffers of the scales its function uses.
 
-train.py, export.py, rollout.py and fix ogn know nothing else about an architecture.
+A model keeps only its function and those scales: how training fits the scales, the loss
+and any calibration after training are its objective, one line in
+train/objectives.py `OBJECTIVES`. The export, the rollout and fix ogn know nothing else
+about an architecture.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import importlib
 
 # name -> (module, class)
 ARCHITECTURES = {
-    "ogn": ("ogn_lammps.architectures.ogn", "OGN"),
-    "impulse": ("ogn_lammps.architectures.impulse", "PairImpulseOGN"),
+    "ogn": ("ogn_lammps.model.ogn", "OGN"),
+    "impulse": ("ogn_lammps.model.impulse", "PairImpulseOGN"),
 }
 
 

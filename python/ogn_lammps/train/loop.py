@@ -5,14 +5,14 @@
         --out runs/lj_ogn --steps 9000
     python -m ogn_lammps.train --out runs/lj_fast --resume     # continue after a stop
 
-`[model] architecture` picks the model (ogn_lammps.architectures: "impulse", the structured
+`[model] architecture` picks the model (ogn_lammps.model: "impulse", the structured
 OGN, or "ogn", the paper's). A training pair is (frame t, frame t + k) of one training
 trajectory: the input is the frame-t graph, the target the step's inverse
-(architectures/step.py). `batch_size` configurations per gradient step, Adam with the
+(model/step.py). `batch_size` configurations per gradient step, Adam with the
 learning rate decaying exponentially from lr_start to lr_end over the planned steps, or over
 the planned minutes when `--minutes` (or `[train] minutes`) gives a time budget. The loss is
-the architecture's own. Models that are not rotation-equivariant see each configuration
-under one random cubic symmetry per epoch.
+the architecture's own (train/objectives.py). Models that are not rotation-equivariant see
+each configuration under one random cubic symmetry per epoch.
 
 Writes into --out: checkpoint.pt (atomically, every few minutes, at the end, and on SIGINT /
 SIGTERM), log.csv, loss.png and config.toml (the resolved configuration).
@@ -28,281 +28,22 @@ import math
 import signal
 import sys
 import time
-import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from dataclasses import fields
+from ..atomic import atomic_write_bytes, save_figure
+from ..data.dataset import Dataset
+from ..model import ARCHITECTURES, build
+from ..model.step import advance
+from ..model.symmetry import CUBIC_SYMMETRIES
+from . import checkpoint
+from .objectives import objective
+from .config import DEFAULTS, TrainingError, dump_config, learning_rate, load_config, model_defaults
+from .pairs import Pairs, Sample, collate
 
-from .architectures import ARCHITECTURES, architecture, build
-from .architectures.step import advance, target
-from .atomic import atomic_write_bytes
-from .dataset import Dataset
-from .graph import box_lengths, build_graph
-from .symmetry import CUBIC_SYMMETRIES
-
-CHECKPOINT_FORMAT = 2
 LOG_FIELDS = ["step", "epoch", "lr", "train_loss", "test_loss", "wall_s", "configs_per_s"]
-
-DEFAULTS = {
-    "data": {"dataset": "data/lj/dataset.h5", "k": None},
-    # plus the chosen architecture's own keys (its Config dataclass), checked in load_config
-    "model": {"architecture": "ogn", "cutoff": None},
-    "train": {
-        "steps": 10_000_000,  # the paper's 1000 epochs of 10 000 configurations
-        "minutes": 0.0,  # > 0: a time budget; the LR decays over it and training stops at its end
-        "lr_start": 1e-4,
-        "lr_end": 1e-6,
-        "seed": 0,
-        "batch_size": 1,
-        # a random cubic symmetry per configuration per epoch (4.4 vii); "auto": only for
-        # architectures that are not rotation-equivariant by construction
-        "augment": "auto",
-        # the fraction of training configurations replaced by a "pushforward" pair: the model's
-        # own prediction from frame t (no gradient) as the input, frame t + 2k as the target, so
-        # that it learns to correct the errors its rollouts make (the pushforward trick of
-        # Brandstetter, Worrall and Welling, ICLR 2022); 0: one-step pairs only
-        "pushforward": 0.0,
-        "calibration_configs": 200,
-        "test_every": 1000,
-        "test_configs": 100,
-        "log_every": 100,
-        "checkpoint_minutes": 5.0,
-        "graph_cache_mb": 2048,
-        "device": "auto",
-        "threads": 0,
-    },
-}
-
-
-class TrainingError(RuntimeError):
-    """A training run that cannot start or continue; the message says why."""
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    """A training checkpoint, read without unpickling arbitrary objects (weights_only=True):
-    a checkpoint file from elsewhere cannot run code. ValueError for anything unusable."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: checkpoint not found")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # a truncated, foreign or code-carrying file
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise ValueError(f"{path}: not a readable training checkpoint ({err.__class__.__name__}: {first})") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        found = state.get("format") if isinstance(state, dict) else type(state).__name__
-        raise ValueError(f"{path}: checkpoint format {found}, expected {CHECKPOINT_FORMAT}")
-    return state
-
-
-def model_defaults(name: str) -> dict:
-    """The [model] keys and defaults of architecture `name`: its Config fields but n_types."""
-    try:
-        cls = architecture(name)
-    except ValueError as err:
-        raise TrainingError(str(err)) from None
-    values = {"architecture": name, "cutoff": None}
-    for field in fields(cls.Config):
-        if field.name != "n_types":
-            values[field.name] = field.default
-    return values
-
-
-def load_config(path: str | Path | None, architecture_name: str | None = None) -> dict:
-    """DEFAULTS and the architecture's defaults updated by a TOML file; unknown keys are an error."""
-    config = {section: dict(values) for section, values in DEFAULTS.items()}
-    loaded = {}
-    if path is not None:
-        path = Path(path)
-        try:
-            loaded = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise TrainingError(f"{path}: config file not found") from None
-        except tomllib.TOMLDecodeError as err:
-            raise TrainingError(f"{path}: not valid TOML: {err}") from None
-    name = architecture_name or loaded.get("model", {}).get("architecture", DEFAULTS["model"]["architecture"])
-    if not isinstance(name, str) or name not in ARCHITECTURES:
-        raise TrainingError(f"{path}: [model] architecture = {name!r}, expected one of {sorted(ARCHITECTURES)}")
-    config["model"] = model_defaults(name)
-    defaults = {section: dict(values) for section, values in config.items()}
-    for section, values in loaded.items():
-        if section not in config or not isinstance(values, dict):
-            raise TrainingError(f"{path}: unknown section [{section}], expected one of {sorted(config)}")
-        for key, value in values.items():
-            if key not in config[section]:
-                raise TrainingError(f"{path}: unknown key {key!r} in [{section}] for architecture {name!r}, "
-                                    f"expected one of {sorted(config[section])}")
-            if section == "model" and key == "architecture":
-                continue
-            config[section][key] = _checked(path, section, key, value, defaults[section][key])
-    return config
-
-
-def _checked(path, section: str, key: str, value, default):
-    """The TOML value, if its type fits the default's (a quoted "false" is not a boolean)."""
-    if default is None:
-        expected = (int, float, str)
-    elif default == "auto":
-        if not (isinstance(value, bool) or value == "auto"):
-            raise TrainingError(f"{path}: [{section}] {key} = {value!r}: expected true, false or \"auto\"")
-        return value
-    elif isinstance(default, bool):
-        expected = (bool,)
-    elif isinstance(default, (int, float)):
-        expected = (int, float)
-    else:
-        expected = (str,)
-    if isinstance(value, bool) and bool not in expected or not isinstance(value, expected):
-        names = " or ".join(t.__name__ for t in expected)
-        raise TrainingError(f"{path}: [{section}] {key} = {value!r}: expected {names}, got {type(value).__name__}")
-    return value
-
-
-def dump_config(config: dict) -> str:
-    lines = []
-    for section, values in config.items():
-        lines.append(f"[{section}]")
-        for key, value in values.items():
-            if value is None:
-                continue
-            if isinstance(value, bool):
-                lines.append(f"{key} = {'true' if value else 'false'}")    # TOML, not Python
-            elif isinstance(value, str):
-                lines.append(f'{key} = "{value}"')
-            else:
-                lines.append(f"{key} = {value!r}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def learning_rate(step: int, train: dict, elapsed_s: float = 0.0) -> float:
-    """Exponential decay from lr_start to lr_end (4.4 v): over the planned steps, or over the
-    planned minutes when training has a time budget (the schedule then fits the budget)."""
-    if train.get("minutes", 0) > 0:
-        fraction = min(elapsed_s / (60.0 * train["minutes"]), 1.0)
-    else:
-        fraction = min(step / max(train["steps"], 1), 1.0)
-    return train["lr_start"] * (train["lr_end"] / train["lr_start"]) ** fraction
-
-
-# --------------------------------------------------------------------------- data
-
-
-@dataclass
-class Sample:
-    """One training pair in tensors: graph of frame t and the target change over k steps."""
-
-    types: torch.Tensor
-    velocities: torch.Tensor  # float64 (N, 3)
-    edge_index: torch.Tensor  # int64 (2, E)
-    edge_vectors: torch.Tensor  # float64 (E, 3)
-    targets: torch.Tensor  # float64 (N, 6)
-    batch: torch.Tensor | None = None  # configuration of each atom, in a batch of several
-
-
-class Pairs:
-    """(frame t, frame t + k) pairs of one split, held in memory, with cached graphs."""
-
-    def __init__(self, dataset: Dataset, split: str, k: int, cutoff: float, cache_mb: float):
-        if k < 1:
-            raise TrainingError(f"k must be a positive number of MD steps, got {k}")
-        if k % dataset.frame_stride:
-            raise TrainingError(
-                f"k = {k} MD steps is not a multiple of the dataset's frame stride {dataset.frame_stride}"
-            )
-        self.k_frames = k // dataset.frame_stride
-        self.cutoff = cutoff
-        self.lengths = box_lengths(dataset.box)
-        self.types = torch.as_tensor(dataset.types, dtype=torch.int64)
-        self.positions, self.velocities, self.index = [], [], []
-        for t, name in enumerate(dataset.trajectories(split)):
-            traj = dataset.trajectory(split, name)
-            n_frames = traj["positions"].shape[0]
-            if n_frames <= self.k_frames:
-                raise TrainingError(
-                    f"{dataset.path}: {split}/{name} has {n_frames} frames, fewer than k + 1 = {self.k_frames + 1}"
-                )
-            self.positions.append(traj["positions"])
-            self.velocities.append(traj["velocities"])
-            self.index += [(t, f) for f in range(n_frames - self.k_frames)]
-        if not self.index:
-            raise TrainingError(f"{dataset.path}: no {split} trajectories")
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._cache_bytes = 0
-        self._cache_limit = cache_mb * 2**20
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def graph(self, pair: int) -> tuple[np.ndarray, np.ndarray]:
-        """Edges of frame t, built once: (edge_index int32, shifts int8) are cached."""
-        t, f = self.index[pair]
-        positions = self.positions[t][f]
-        wrapped = np.mod(positions, self.lengths)
-        cached = self._cache.get(pair)
-        if cached is None:
-            edge_index, vectors = build_graph(positions, self.lengths, self.cutoff)
-            shifts = np.rint((vectors - (wrapped[edge_index[1]] - wrapped[edge_index[0]])) / self.lengths)
-            cached = (edge_index.astype(np.int32), shifts.astype(np.int8))
-            size = cached[0].nbytes + cached[1].nbytes
-            if self._cache_bytes + size <= self._cache_limit:
-                self._cache[pair] = cached
-                self._cache_bytes += size
-        edge_index, shifts = cached
-        i, j = edge_index
-        vectors = wrapped[j] - wrapped[i] + shifts * self.lengths
-        return edge_index.astype(np.int64), vectors
-
-    def frame(self, pair: int, steps: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """(positions, velocities) `steps` inferences after the pair's first frame, or None
-        when its trajectory ends before."""
-        t, f = self.index[pair]
-        later = f + steps * self.k_frames
-        if later >= len(self.positions[t]):
-            return None
-        return np.asarray(self.positions[t][later]), np.asarray(self.velocities[t][later])
-
-    def sample(self, pair: int, symmetry: int = 0) -> Sample:
-        t, f = self.index[pair]
-        edge_index, vectors = self.graph(pair)
-        x0, v0 = self.positions[t][f], self.velocities[t][f]
-        x1, v1 = self.positions[t][f + self.k_frames], self.velocities[t][f + self.k_frames]
-        return self._sample(edge_index, vectors, x0, v0, x1, v1, symmetry)
-
-    def sample_from(self, x0: np.ndarray, v0: np.ndarray, x1: np.ndarray, v1: np.ndarray,
-                    symmetry: int = 0) -> Sample:
-        """A training sample from any state (x0, v0) to (x1, v1): its graph is built afresh."""
-        edge_index, vectors = build_graph(x0, self.lengths, self.cutoff)
-        return self._sample(edge_index, vectors, x0, v0, x1, v1, symmetry)
-
-    def _sample(self, edge_index, vectors, x0, v0, x1, v1, symmetry: int) -> Sample:
-        targets = target(x0, v0, x1, v1)
-        op = CUBIC_SYMMETRIES[symmetry]
-        targets = np.concatenate([targets[:, :3] @ op.T, targets[:, 3:] @ op.T], 1)
-        return Sample(
-            types=self.types,
-            velocities=torch.from_numpy(v0 @ op.T),
-            edge_index=torch.from_numpy(edge_index),
-            edge_vectors=torch.from_numpy(vectors @ op.T),
-            targets=torch.from_numpy(targets),
-        )
-
-
-def collate(samples: list[Sample]) -> Sample:
-    """Several configurations as one disjoint graph (torch_geometric's batching)."""
-    if len(samples) == 1:
-        return samples[0]
-    from torch_geometric.data import Batch, Data
-
-    batch = Batch.from_data_list(
-        [Data(types=s.types, v=s.velocities, edge_index=s.edge_index, edge_attr=s.edge_vectors, y=s.targets,
-              num_nodes=len(s.types)) for s in samples]
-    )
-    return Sample(batch.types, batch.v, batch.edge_index, batch.edge_attr, batch.y, batch.batch)
 
 
 # --------------------------------------------------------------------------- training
@@ -317,10 +58,10 @@ class Trainer:
             if not self.checkpoint_path.is_file():
                 raise TrainingError(f"--resume: no checkpoint at {self.checkpoint_path}")
             try:
-                state = load_checkpoint(self.checkpoint_path)
+                state = checkpoint.load(self.checkpoint_path)
             except ValueError as err:
                 raise TrainingError(str(err)) from None
-            config = state["config"]
+            config = state.config
             # a checkpoint from before a [train] key existed runs with that key's default
             for key, value in DEFAULTS["train"].items():
                 config["train"].setdefault(key, value)
@@ -355,33 +96,28 @@ class Trainer:
                 raise TrainingError(f"cutoff must be positive, got {cutoff}")
             config["data"]["k"], config["model"]["cutoff"] = k, cutoff
             # what the model and model.pt's metadata need to know of the system
-            self.meta = {
-                "system": ds.system,
-                "units": ds.units,
-                "dt": ds.dt,
-                "k": k,
-                "cutoff": cutoff,
-                "type_names": list(ds.type_names),
-                "masses": [float(m) for m in ds.masses],
-                "n_types": len(ds.type_names),
-                "n_atoms": int(len(ds.types)),
-                "dataset": str(dataset_path),
-            }
+            # what the dataset says of the system; with k and the cutoff of the config, what the
+            # model and model.pt's metadata are built from (train/checkpoint.py derives both)
+            self.system = {"system": ds.system, "units": ds.units, "dt": ds.dt, "type_names": list(ds.type_names),
+                           "masses": [float(m) for m in ds.masses], "n_atoms": int(len(ds.types))}
+            self.meta = checkpoint.facts(config, self.system)
             self.train_pairs = Pairs(ds, "train", k, cutoff, train["graph_cache_mb"])
             self.test_pairs = Pairs(ds, "test", k, cutoff, train["graph_cache_mb"] / 8)
-        if state is not None and state["meta"]["dataset"] != self.meta["dataset"]:
-            raise TrainingError(f"--resume: checkpoint trained on {state['meta']['dataset']}, config names {dataset_path}")
+        if state is not None and state.facts["dataset"] != self.meta["dataset"]:
+            raise TrainingError(f"--resume: checkpoint trained on {state.facts['dataset']}, config names {dataset_path}")
         n_test = min(int(train["test_configs"]), len(self.test_pairs))
         self.test_indices = np.linspace(0, len(self.test_pairs) - 1, n_test).round().astype(int)
 
         torch.manual_seed(int(train["seed"]))
         self.architecture = config["model"]["architecture"]
-        self.settings = {key: value for key, value in config["model"].items() if key not in ("architecture", "cutoff")}
+        self.settings = checkpoint.settings(config)
         try:
             self.model = build(self.architecture, self.settings, self.meta)
         except (TypeError, ValueError) as err:
             raise TrainingError(f"[model] settings for {self.architecture}: {err}") from None
         self.model.to(self.device)
+        # the loss, the fitted scales and the calibration of this architecture (train/objectives.py)
+        self.objective = objective(self.model, self.meta)
         augment = train["augment"]
         if augment == "auto":
             augment = bool(self.model.wants_augmentation)
@@ -397,14 +133,11 @@ class Trainer:
         self.test_loss = math.nan
         self.final: dict = {}
         if state is not None:
-            self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.step = int(state["step"])
-            self.elapsed = float(state["elapsed"])
-            self.test_loss = float(state.get("test_loss", math.nan))
-            self.final = dict(state.get("final", {}))
+            self.model.load_state_dict(state.model)
+            self.optimizer.load_state_dict(state.optimizer)
+            self.step, self.elapsed, self.test_loss, self.final = state.step, state.elapsed, state.test_loss, state.final
         else:
-            self.model.prepare(self.calibration_samples(self.train_pairs))
+            self.objective.prepare(self.model, self.calibration_samples(self.train_pairs))
         self.batch_size = int(train["batch_size"])
         self.batches_per_epoch = math.ceil(len(self.train_pairs) / self.batch_size)
         self._stop_signal = None
@@ -440,7 +173,7 @@ class Trainer:
     @torch.no_grad()
     def pushed_sample(self, pair: int, symmetry: int) -> Sample:
         """From the model's own prediction one inference after the pair's first frame, to the
-        frame two inferences after it (architectures/step.py's advance and target): the pair
+        frame two inferences after it (model/step.py's advance and target): the pair
         as it will meet it in a rollout. A pair too close to its trajectory's end stays plain."""
         two = self.train_pairs.frame(pair, 2)
         if two is None:
@@ -474,10 +207,10 @@ class Trainer:
 
     def train_step(self, step: int, elapsed_s: float = 0.0) -> float:
         s = self.to_device(self.batch(step))
-        self.model.observe(s)
+        self.objective.observe(self.model, s)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(step, self.train_cfg, elapsed_s)
-        loss = self.model.loss(s)
+        loss = self.objective.loss(self.model, s)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -488,7 +221,7 @@ class Trainer:
         losses = []
         for pair in self.test_indices:
             s = self.to_device(self.test_pairs.sample(int(pair)))
-            losses.append(float(self.model.loss(s)))
+            losses.append(float(self.objective.loss(self.model, s)))
         return float(np.mean(losses))
 
     def sample_configuration(self) -> dict:
@@ -503,23 +236,10 @@ class Trainer:
         }
 
     def save_checkpoint(self) -> None:
-        state = {
-            "format": CHECKPOINT_FORMAT,
-            "step": self.step,
-            "elapsed": self.elapsed,
-            "test_loss": self.test_loss,
-            "config": self.config,
-            "meta": self.meta,
-            "architecture": self.architecture,
-            "settings": self.settings,
-            "final": self.final,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "sample": self.sample_configuration(),
-        }
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        atomic_write_bytes(self.checkpoint_path, buffer.getvalue())
+        checkpoint.save(self.checkpoint_path, checkpoint.Checkpoint(
+            config=self.config, system=self.system, model=self.model.state_dict(),
+            optimizer=self.optimizer.state_dict(), step=self.step, elapsed=self.elapsed, test_loss=self.test_loss,
+            final=self.final, sample=self.sample_configuration()))
 
     # ---------------------------------------------------------------- log and plot
 
@@ -560,10 +280,7 @@ class Trainer:
         ax.legend()
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=110)
-        plt.close(fig)
-        atomic_write_bytes(self.out / "loss.png", buffer.getvalue())
+        save_figure(fig, self.out / "loss.png")
 
     # ---------------------------------------------------------------- main loop
 
@@ -660,7 +377,7 @@ class Trainer:
         """The architecture's end-of-training calibration on held-out pairs (the dataset's test
         split), e.g. the temperature bias per inference and its correction; logged and kept."""
         self.model.eval()
-        self.final = self.model.finalize(self.calibration_samples(self.test_pairs), self.rollout_starts(
+        self.final = self.objective.finalize(self.model, self.calibration_samples(self.test_pairs), self.rollout_starts(
             int(getattr(self.model.config, "calibration_starts", 8))))
         self.model.train()
         self.test_loss = self.evaluate_test()
