@@ -36,7 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ogn_lammps import systems
+from ogn_lammps.data import systems
+from ogn_lammps.data.lammps_files import read_data_header, read_dump, read_thermo
+from ogn_lammps.environment import LammpsRun
 
 REPO = Path(__file__).resolve().parents[1]
 INPUTS = REPO / "inputs"
@@ -88,42 +90,25 @@ class Lammps:
         cmd = [self.lmp, "-in", str(path), "-log", str(self.work / f"log.{name}"), "-nocite"]
         if ranks > 1:
             cmd = [self.mpiexec, "-np", str(ranks)] + cmd
+        # not environment.run_lmp: this lmp is the carried one, and a run on the device needs a
+        # time limit; its ERROR line is read the project's one way (LammpsRun.error)
+        start = time.perf_counter()
         try:
             proc = subprocess.run(cmd, cwd=self.work, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise RuntimeError(f"{name}: no result within {timeout} s") from None
-        output = proc.stdout + proc.stderr
-        (self.work / f"out.{name}").write_text(output)
-        if proc.returncode != 0:
-            errors = [line for line in output.splitlines() if "ERROR" in line]
-            raise RuntimeError(f"{name}: exit {proc.returncode}: " + (errors[0] if errors else output[-800:]))
-        return output
-
-
-def thermo(output: str) -> list[dict[str, float]]:
-    """Every row of every thermo table in the output (columns named by the header)."""
-    rows, header = [], None
-    for line in output.splitlines():
-        words = line.split()
-        if words[:1] == ["Step"]:
-            header = words
-        elif header and len(words) == len(header):
-            try:
-                rows.append(dict(zip(header, map(float, words))))
-            except ValueError:
-                header = None
-        elif header and line.startswith("Loop time"):
-            header = None
-    return rows
+        done = LammpsRun(cmd, proc.returncode, "", proc.stdout, proc.stderr, time.perf_counter() - start)
+        (self.work / f"out.{name}").write_text(proc.stdout + proc.stderr)
+        if done.error:
+            raise RuntimeError(f"{name}: {done.error}")
+        return proc.stdout + proc.stderr
 
 
 def frames(path: Path) -> list:
-    from ogn_lammps.lammps_files import read_dump
     return list(read_dump(path))
 
 
 def agree_and_momentum(lammps: Lammps, states: Path, device: str) -> tuple[list, list, dict]:
-    from ogn_lammps.lammps_files import read_data_header
     agree, momentum, finals = [], [], {}
     for system in SYSTEMS:
         data = states / system / "equilibrated.data"
@@ -159,10 +144,10 @@ def energy(lammps: Lammps, states: Path, device: str) -> list:
     for system in SYSTEMS:
         out = lammps.run(f"{system}_energy", deck(system, states / system / "equilibrated.data", integrator="ogn",
                                                   device=device, energy="yes"))
-        e = np.array([r["TotEng"] for r in thermo(out)])
+        e = read_thermo(out)["etotal"]
         free = lammps.run(f"{system}_noenergy", deck(system, states / system / "equilibrated.data",
                                                      integrator="ogn", device=device))
-        e_free = np.array([r["TotEng"] for r in thermo(free)])
+        e_free = read_thermo(free)["etotal"]
         drift = float(np.abs(e - e[0]).max() / abs(e[0]))
         rows.append(dict(system=system, drift=drift, drift_without=float(np.abs(e_free - e_free[0]).max() / abs(e[0])),
                          ok=drift <= ENERGY))

@@ -19,25 +19,6 @@ def gpu_check():
     return module
 
 
-OUTPUT = """LAMMPS (22 Jul 2025)
-   Step          Temp          PotEng         TotEng
-         0   3.0            -4.5           0.0
-         1   2.9            -4.4           -0.05
-Loop time of 0.01 on 1 procs for 1 steps with 265 atoms
-WARNING: something
-   Step          Temp          PotEng         TotEng
-         1   2.9            -4.4           -0.05
-         2   2.8            -4.3           -0.1
-Loop time of 0.01 on 1 procs for 1 steps with 265 atoms
-"""
-
-
-def test_thermo_reads_every_table_by_its_header():
-    rows = gpu_check().thermo(OUTPUT)
-    assert [r["Step"] for r in rows] == [0, 1, 1, 2]
-    assert rows[-1]["TotEng"] == -0.1 and rows[0]["Temp"] == 3.0
-
-
 def test_deck_for_the_gpu_replicates_and_names_the_device_and_the_shipped_model():
     text = gpu_check().deck("sio2", Path("/x/start.data"), integrator="ogn", device="cuda", rep=14, pair="zero",
                             runs=(2, 20))
