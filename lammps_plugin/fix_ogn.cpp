@@ -98,6 +98,9 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
   if (comm->me == 0 && !model->domain.present)
     utils::logmesg(lmp, "fix ogn: model {} records no training domain; export it again for the domain guard\n",
                    model->path);
+  else if (comm->me == 0 && domain_mode > 0)
+    utils::logmesg(lmp, "fix ogn: training domain checked every {} inference(s), domain {}\n", domain_every,
+                   domain_mode == 2 ? "error" : "warn");
   const auto *kernel = inference->kernel();
   const int nprocs = comm->nprocs;
   comm_forward = *std::max_element(model->exchange_widths.begin(), model->exchange_widths.end());

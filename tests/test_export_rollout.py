@@ -213,3 +213,54 @@ def test_non_finite_metadata_is_written_as_strict_json(exported_model, tmp_path)
     strict = json.loads(text, parse_constant=refuse)
     assert strict["calibration"] == {"rollout_temperature_before": None, "drag": 0.002, "nested": [None, None]}
     assert load_model(tmp_path / "m.pt")[1]["calibration"]["drag"] == 0.002
+
+
+def test_export_records_a_training_domain_that_holds_its_data(exported_model, tiny_dataset):
+    _, meta = load_model(exported_model)
+    domain = meta["domain"]
+    assert set(domain["margin"]) == {"temperature", "density", "min_distance", "max_displacement"}
+    with Dataset(tiny_dataset) as ds:
+        lengths = box_lengths(ds.box)
+        types = np.asarray(ds.types)
+        assert domain["density"][0] < len(types) / np.prod(lengths) < domain["density"][1]
+        for name in ds.trajectories("train"):
+            traj = ds.trajectory("train", name)
+            for f in range(0, len(traj["positions"]), 10):
+                x, v = traj["positions"][f], traj["velocities"][f]
+                for t in (1, 2):  # LJ units: T = sum m v^2 / (3 N_t), masses 1
+                    temperature = np.sum(v[types == t] ** 2) / (3 * np.sum(types == t))
+                    assert domain["temperature"][t - 1][0] < temperature < domain["temperature"][t - 1][1]
+                edges, vectors = build_graph(x, lengths, meta["cutoff"])
+                distance = np.linalg.norm(vectors, axis=1)
+                for a, b in ((1, 1), (1, 2), (2, 2)):
+                    pair = ((types[edges[0]] == a) & (types[edges[1]] == b))
+                    if pair.any():
+                        assert distance[pair].min() > domain["min_distance"][a - 1][b - 1]
+            lag = meta["k"] // ds.frame_stride
+            moved = np.linalg.norm(traj["positions"][lag:] - traj["positions"][:-lag], axis=2).max()
+            assert moved < domain["max_displacement"]
+
+
+def test_add_domain_writes_it_into_a_model_and_refuses_another_systems_data(exported_model, tiny_dataset, tmp_path):
+    from ogn_lammps.model import model_file
+
+    module, meta = model_file.load(exported_model)
+    bare = tmp_path / "bare.pt"
+    model_file.save(module, {k: v for k, v in meta.items() if k != "domain"}, bare)
+    run_module("export", "--add-domain", tiny_dataset, bare)
+    assert model_file.load(bare)[1]["domain"] == meta["domain"]
+
+    other = tmp_path / "other.pt"
+    model_file.save(module, dict(meta, system="sio2", units="metal"), other)
+    proc = run_module("export", "--add-domain", tiny_dataset, other, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "holds lj (lj units" in proc.stderr and "the model is sio2 (metal units" in proc.stderr, proc.stderr
+
+
+def test_export_without_the_training_data_names_the_options(trained_run, tmp_path):
+    proc = run_module("export", trained_run / "checkpoint.pt", "-o", tmp_path / "m.pt", "--domain-data",
+                      tmp_path / "gone.h5", check=False)
+    assert proc.returncode == 2 and "--no-domain" in proc.stderr and "gone.h5" in proc.stderr, proc.stderr
+    assert not (tmp_path / "m.pt").exists()
+    run_module("export", trained_run / "checkpoint.pt", "-o", tmp_path / "m.pt", "--no-domain")
+    assert "domain" not in load_model(tmp_path / "m.pt")[1]

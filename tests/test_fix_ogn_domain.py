@@ -108,9 +108,21 @@ def test_domain_off_and_a_model_without_a_domain_stay_silent(start, guarded, tmp
     hot = CASES["hot start"][0]
     proc, out = run(tmp_path, start, f"{hot}fix ogn all ogn {guarded} 5 domain off\nrun 3\n")
     assert proc.returncode == 0 and "outside the training domain" not in out, out[-2000:]
-    proc, out = run(tmp_path, start, f"{hot}fix ogn all ogn {MODEL} 5\nrun 3\n")
+    bare = with_metadata(tmp_path / "bare.pt", {k: v for k, v in metadata().items() if k != "domain"})
+    proc, out = run(tmp_path, start, f"{hot}fix ogn all ogn {bare} 5\nrun 3\n")
     assert proc.returncode == 0 and "outside the training domain" not in out, out[-2000:]
-    assert "records no training domain" in out
+    assert "records no training domain" in out and "training domain checked" not in out
+
+
+def test_the_shipped_model_knows_its_domain(start, tmp_path):
+    """models/lj_fast.pt carries the domain export measured on its training data: a start like
+    that data runs silently, the 10x hot start warns at the first inference."""
+    proc, out = run(tmp_path, start, f"fix ogn all ogn {MODEL} 5 domain/every 2\nrun 6\n")
+    assert proc.returncode == 0 and "outside the training domain" not in out, out[-2000:]
+    assert "fix ogn: training domain checked every 2 inference(s), domain warn" in out, out[-2000:]
+    proc, out = run(tmp_path, start, f"{CASES['hot start'][0]}fix ogn all ogn {MODEL} 5\nrun 3\n")
+    found = OUTSIDE.findall(out)
+    assert found and "the temperature of type 1 is" in found[0][0] and found[0][1] == "1", out[-2000:]
 
 
 def test_a_bad_domain_block_is_refused(start, tmp_path):

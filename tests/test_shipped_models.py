@@ -43,6 +43,15 @@ def test_shipped_model_metadata_and_provenance(system):
     config = load_config(REPO / "models" / f"{system}_fast.toml")
     assert {key: config["model"][key] for key in meta["settings"]} == meta["settings"]
     assert config["data"]["k"] == meta["k"] and config["model"]["cutoff"] == meta["cutoff"]
+    # the training domain (fix ogn's guard): the paper's temperature inside every type's range
+    # and its density inside the density range
+    from conftest import PAPER
+
+    domain, paper = meta["domain"], PAPER[system]
+    assert len(domain["temperature"]) == len(entry.type_names)
+    for lo, hi in domain["temperature"]:
+        assert lo < paper["T"] < hi
+    assert domain["density"][0] < domain["measured"]["density"] < domain["density"][1]
     readme = (REPO / "models" / "README.md").read_text()
     assert f"python -m ogn_lammps.train --config configs/{system}_fast.toml" in readme
     assert f"-o models/{system}_fast.pt" in readme

@@ -3,6 +3,12 @@
     python -m ogn_lammps.export runs/lj_fast/checkpoint.pt -o model.pt
     python -m ogn_lammps.export runs/lj_fast/checkpoint.pt -o model64.pt --dtype float64
     python -m ogn_lammps.export --show model.pt          # print the metadata
+    python -m ogn_lammps.export --add-domain data/lj/dataset.h5 model.pt   # record the training domain
+
+The metadata records the model's training domain (train/domain.py; fix ogn's `domain`
+keyword checks it) from the checkpoint's dataset, or from --domain-data; --no-domain leaves
+it out. --add-domain writes it into an exported model (one exported before the domain
+existed), the module unchanged.
 
 model.pt is the only contract between Python and C++ (ogn_lammps.model_file owns its format;
 docs/model.md gives the signatures). Before writing, the export runs the scripted and the
@@ -25,6 +31,7 @@ from ..model import build
 from ..model.step import model_inputs
 from ..model.model_file import DTYPES, ModelError
 from . import checkpoint
+from .domain import describe, training_domain
 
 # Scripted and eager models run the same kernels; they may differ only by operation order.
 AGREEMENT_RTOL = {"float32": 1e-5, "float64": 1e-12}
@@ -92,13 +99,59 @@ def staged(module, inputs: tuple[torch.Tensor, ...], stages: int) -> torch.Tenso
     return module.finish(nodes)
 
 
-def export(checkpoint: str | Path, output: str | Path, dtype: str = "float32", quiet: bool = False) -> dict:
-    """Write model.pt; returns its metadata. Raises ExportError without touching `output`."""
+def domain_for(meta: dict, dataset: str | Path, quiet: bool = False) -> dict:
+    """The "domain" block for a model with metadata `meta`, measured on `dataset`."""
+    from ..data.dataset import Dataset, DatasetError
+
+    try:
+        with Dataset(dataset) as data:
+            found = (data.system, data.units, list(data.type_names))
+    except (OSError, DatasetError) as err:
+        raise ExportError(f"training domain: cannot read dataset {dataset}: {err}") from None
+    expected = (meta["system"], meta["units"], list(meta["type_names"]))
+    if found != expected:
+        raise ExportError(f"training domain: dataset {dataset} holds {found[0]} ({found[1]} units, types "
+                          f"{' '.join(found[2])}); the model is {expected[0]} ({expected[1]} units, types "
+                          f"{' '.join(expected[2])})")
+    try:
+        domain = training_domain(dataset, meta["k"], meta["cutoff"])
+    except ValueError as err:
+        raise ExportError(f"training domain: {err}") from None
+    if not quiet:
+        print(f"export: training domain from {dataset} ({domain['measured']['frames']} frames, margins "
+              + ", ".join(f"{k} {v:g}" for k, v in domain["margin"].items()) + "):\n"
+              + describe(domain, meta["type_names"]), file=sys.stderr)
+    return domain
+
+
+def add_domain(model_path: str | Path, dataset: str | Path, output: str | Path | None = None,
+               quiet: bool = False) -> dict:
+    """Write `model_path` (or `output`) again with the training domain measured on `dataset`
+    in its metadata; the TorchScript module is saved as it was loaded."""
+    scripted, meta = model_file.load(model_path)
+    meta = dict(meta, domain=domain_for(meta, dataset, quiet))
+    model_file.save(scripted, meta, output or model_path)
+    return meta
+
+
+def export(checkpoint: str | Path, output: str | Path, dtype: str = "float32", quiet: bool = False,
+           domain: bool = True, domain_data: str | Path | None = None) -> dict:
+    """Write model.pt; returns its metadata. Raises ExportError without touching `output`.
+
+    With `domain`, the metadata records the training domain measured on `domain_data`, or on
+    the checkpoint's dataset; a missing dataset is an error that names --domain-data and
+    --no-domain."""
     if dtype not in DTYPES:
         raise ExportError(f"dtype {dtype!r}: expected one of {sorted(DTYPES)}")
     state = load_checkpoint(checkpoint)
     model = model_from_checkpoint(state).to(DTYPES[dtype])
     metadata = metadata_for(state, model, dtype)
+    if domain:
+        source = Path(domain_data or metadata["dataset"])
+        if not source.is_file():
+            raise ExportError(f"training domain: the checkpoint's dataset {source} is not here; pass "
+                              "--domain-data DATASET (the training data), or --no-domain")
+        metadata["domain"] = domain_for(metadata, source, quiet)
     scripted = torch.jit.script(model)
     inputs = sample_inputs(state.sample, metadata["cutoff"])
     with torch.no_grad():
@@ -126,9 +179,15 @@ def export(checkpoint: str | Path, output: str | Path, dtype: str = "float32", q
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m ogn_lammps.export", description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", nargs="?", help="checkpoint.pt written by ogn_lammps.train")
-    p.add_argument("-o", "--output", default="model.pt")
+    p.add_argument("-o", "--output", help="the model file to write (default model.pt; with --add-domain, the model itself)")
     p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
     p.add_argument("--show", metavar="MODEL", help="print the metadata of an exported model and exit")
+    p.add_argument("--domain-data", metavar="DATASET",
+                   help="measure the training domain on this dataset (default: the checkpoint's [data] dataset)")
+    p.add_argument("--no-domain", action="store_true", help="record no training domain (fix ogn then checks none)")
+    p.add_argument("--add-domain", metavar="DATASET",
+                   help="write the training domain measured on DATASET into the exported model given as the "
+                   "positional argument (in place, or into -o when given)")
     args = p.parse_args(argv)
     try:
         if args.show:
@@ -136,7 +195,10 @@ def main(argv=None) -> int:
             return 0
         if not args.checkpoint:
             p.error("a checkpoint is required (or --show MODEL)")
-        export(args.checkpoint, args.output, args.dtype)
+        if args.add_domain:
+            add_domain(args.checkpoint, args.add_domain, args.output)
+            return 0
+        export(args.checkpoint, args.output or "model.pt", args.dtype, domain=not args.no_domain, domain_data=args.domain_data)
     except (ExportError, ModelError) as err:
         print(f"export: error: {err}", file=sys.stderr)
         return 2
