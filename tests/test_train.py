@@ -219,3 +219,70 @@ def test_pushforward_out_of_range_is_a_clear_error(tiny_dataset, tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "[train] pushforward = 1.5: expected a fraction from 0 to 1" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "train, args, message",
+    [
+        (dict(lr_start=0.0), [], "[train] lr_start = 0.0: must be > 0"),
+        (dict(lr_start=-1e-3), [], "[train] lr_start = -0.001: must be > 0"),
+        (dict(batch_size=0), [], "[train] batch_size = 0: must be >= 1"),
+        (dict(minutes=-5), [], "[train] minutes = -5: must be >= 0"),
+        ({}, ["--minutes", "0"], "--minutes 0: must be > 0 (omit it to train for [train] steps)"),
+        ({}, ["--minutes", "-2"], "--minutes -2: must be > 0"),
+    ],
+)
+def test_values_that_would_train_silently_wrong_are_refused_by_name(tiny_dataset, tmp_path, train, args, message):
+    config = write_config(tmp_path / "c.toml", tiny_dataset, **train)
+    proc = run_module("train", "--config", config, "--out", tmp_path / "run", "--quiet", *args, check=False)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "run").exists()
+
+
+def test_resuming_a_finished_run_does_nothing_unless_asked(trained_run, tmp_path):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(trained_run, out)
+    before = (out / "checkpoint.pt").read_bytes()
+    proc = run_module("train", "--out", out, "--resume", "--quiet")
+    assert "is finished (step 8 of 8" in proc.stderr and "nothing to do" in proc.stderr, proc.stderr
+    assert (out / "checkpoint.pt").read_bytes() == before
+
+
+@pytest.mark.slow
+def test_a_signal_stops_the_calibration_at_once_and_resume_calibrates(tiny_dataset, tmp_path):
+    from conftest import impulse_config
+    from ogn_lammps.train import checkpoint
+
+    # a calibration of long rollouts (many seconds) after 2 training steps
+    config = impulse_config(tmp_path / "c.toml", tiny_dataset, steps=2, test_every=2, log_every=1,
+                            model=dict(calibration_inferences=4000, calibration_starts=8))
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "ogn_lammps.train", "--config", str(config), "--out", str(out), "--quiet"]
+    proc = subprocess.Popen(cmd, env=deck_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        line = proc.stderr.readline()
+        assert line or proc.poll() is None, "".join(lines)
+        lines.append(line)
+        if "end-of-training calibration" in line:
+            break
+    time.sleep(1.0)  # inside the calibration's rollouts
+    assert proc.poll() is None, "".join(lines) + proc.stderr.read()
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    waited = time.monotonic() - sent
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert waited < 1.5, f"the calibration went on for {waited:.1f} s after SIGTERM"
+    assert "SIGTERM during the end-of-training calibration" in err and "--resume" in err, err
+    state = checkpoint.load(out / "checkpoint.pt")
+    assert state.step == 2 and not state.finalized and not (out / "final.json").exists()
+    # --resume runs only the calibration (a short one, asked for), then the run is done
+    done = run_module("train", "--out", out, "--resume", "--quiet", "--calibration-inferences", 3)
+    assert "end-of-training calibration" in done.stderr and (out / "final.json").exists(), done.stderr
+    assert checkpoint.load(out / "checkpoint.pt").finalized
+    again = run_module("train", "--out", out, "--resume", "--quiet")
+    assert "nothing to do" in again.stderr, again.stderr

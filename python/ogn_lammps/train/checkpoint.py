@@ -7,8 +7,8 @@ Format 3 stores each fact once:
 - `system`, what the dataset says of the system (name, units, dt, type names, masses, the
   number of atoms);
 - the progress (`step`, `elapsed` seconds, `test_loss`, `final`: what the end-of-training
-  calibration measured), the `model` and `optimizer` state dicts, and `sample`, one test
-  configuration for the export's checks.
+  calibration measured, `finalized`: whether that calibration has run), the `model` and
+  `optimizer` state dicts, and `sample`, one test configuration for the export's checks.
 
 The architecture, its settings and the facts a model is built from (`Checkpoint.facts`:
 system, k, cutoff, n_types, dataset) are derived from these. Format 2 kept `meta`,
@@ -45,6 +45,7 @@ class Checkpoint:
     elapsed: float = 0.0
     test_loss: float = math.nan
     final: dict = field(default_factory=dict)
+    finalized: bool = False
     sample: dict | None = None
     format: int = FORMAT  # the format it was read from
 
@@ -63,7 +64,7 @@ class Checkpoint:
     def state(self) -> dict:
         """The dict that torch.save writes (format 3)."""
         return {"format": FORMAT, "config": self.config, "system": self.system, "step": self.step,
-                "elapsed": self.elapsed, "test_loss": self.test_loss, "final": self.final, "model": self.model,
+                "elapsed": self.elapsed, "test_loss": self.test_loss, "final": self.final, "finalized": self.finalized, "model": self.model,
                 "optimizer": self.optimizer, "sample": self.sample}
 
 
@@ -103,6 +104,8 @@ def from_state(state, where: str) -> Checkpoint:
     return Checkpoint(config=state["config"], system=state["system"], model=state["model"],
                       optimizer=state.get("optimizer"), step=int(state["step"]), elapsed=float(state["elapsed"]),
                       test_loss=float(state.get("test_loss", math.nan)), final=dict(state.get("final") or {}),
+                      # format 2 had no flag: a run with calibration results had finished it
+                      finalized=bool(state.get("finalized", bool(state.get("final")))),
                       sample=state.get("sample"), format=found)
 
 

@@ -92,6 +92,25 @@ def load_config(path: str | Path | None, architecture_name: str | None = None) -
     return config
 
 
+# [section] key: (lowest allowed value, whether it is allowed): the values that would run
+# silently wrong (a zero learning rate trains nothing, a zero batch crashes in torch)
+BOUNDS = {("train", "steps"): (1, True), ("train", "batch_size"): (1, True), ("train", "lr_start"): (0, False),
+          ("train", "lr_end"): (0, False), ("train", "minutes"): (0, True), ("train", "test_every"): (1, True),
+          ("train", "log_every"): (1, True), ("train", "test_configs"): (1, True),
+          ("train", "checkpoint_minutes"): (0, False), ("data", "k"): (1, True), ("model", "cutoff"): (0, False)}
+
+
+def check_values(config: dict, where: str) -> None:
+    """TrainingError naming the key, its value and the bound for a value out of range."""
+    for (section, key), (bound, inclusive) in BOUNDS.items():
+        value = config.get(section, {}).get(key)
+        if value is None or isinstance(value, str):
+            continue
+        if value < bound or (value == bound and not inclusive):
+            relation = f">= {bound}" if inclusive else f"> {bound}"
+            raise TrainingError(f"{where}: [{section}] {key} = {value!r}: must be {relation}")
+
+
 def _checked(path, section: str, key: str, value, default):
     """The TOML value, if its type fits the default's (a quoted "false" is not a boolean)."""
     if default is None:

@@ -40,7 +40,7 @@ from ..model.step import advance
 from ..model.symmetry import CUBIC_SYMMETRIES
 from . import checkpoint
 from .objectives import objective
-from .config import DEFAULTS, TrainingError, dump_config, learning_rate, load_config, model_defaults
+from .config import check_values, DEFAULTS, TrainingError, dump_config, learning_rate, load_config, model_defaults
 from .pairs import Pairs, Sample, collate
 
 LOG_FIELDS = ["step", "epoch", "lr", "train_loss", "test_loss", "wall_s", "configs_per_s"]
@@ -132,10 +132,14 @@ class Trainer:
         self.elapsed = 0.0
         self.test_loss = math.nan
         self.final: dict = {}
+        self.finalized = False
+        # a finished run resumed with calibration settings calibrates again; without, it is done
+        self.recalibrate = bool(calibration) and resume
         if state is not None:
             self.model.load_state_dict(state.model)
             self.optimizer.load_state_dict(state.optimizer)
             self.step, self.elapsed, self.test_loss, self.final = state.step, state.elapsed, state.test_loss, state.final
+            self.finalized = state.finalized
         else:
             self.objective.prepare(self.model, self.calibration_samples(self.train_pairs))
         self.batch_size = int(train["batch_size"])
@@ -239,7 +243,7 @@ class Trainer:
         checkpoint.save(self.checkpoint_path, checkpoint.Checkpoint(
             config=self.config, system=self.system, model=self.model.state_dict(),
             optimizer=self.optimizer.state_dict(), step=self.step, elapsed=self.elapsed, test_loss=self.test_loss,
-            final=self.final, sample=self.sample_configuration()))
+            final=self.final, finalized=self.finalized, sample=self.sample_configuration()))
 
     # ---------------------------------------------------------------- log and plot
 
@@ -287,6 +291,15 @@ class Trainer:
     def _on_signal(self, signum, frame):
         self._stop_signal = signum
 
+    def _interrupt(self, signum, frame):
+        """During the calibration: stop at once (it has no state worth a checkpoint)."""
+        self._stop_signal = signum
+        raise _Interrupted(signum)
+
+    def finished(self) -> bool:
+        train = self.train_cfg
+        return self.step >= int(train["steps"]) or (train["minutes"] > 0 and self.elapsed >= 60 * train["minutes"])
+
     def run(self, stop_at: int | None = None, minutes: float | None = None, quiet: bool = False) -> int:
         from tqdm import tqdm
 
@@ -295,6 +308,11 @@ class Trainer:
         train = self.train_cfg
         total = int(train["steps"])
         end = min(total, stop_at) if stop_at else total
+        if self.finished() and self.finalized and not self.recalibrate:
+            print(f"train: {self.out} is finished (step {self.step} of {total}, {self.elapsed / 60:.1f} min) and "
+                  "calibrated; nothing to do. To calibrate it again, resume with --calibration-inferences, "
+                  "--calibration-target or --calibration-starts", file=sys.stderr)
+            return 0
         rows = [r for r in self.read_log() if int(r["step"]) <= self.step]
         self.write_log(rows)
         old_handlers = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -353,18 +371,40 @@ class Trainer:
             if not self._stop_signal:
                 self.elapsed += time.monotonic() - started
                 started = time.monotonic()
-                if self.step >= total or (train["minutes"] > 0 and self.elapsed >= 60 * train["minutes"]):
-                    self.finalize()
-                self.save_checkpoint()
-                self.write_log(rows)
-                self.plot(rows)
+                if self.finished() and (not self.finalized or self.recalibrate):
+                    # the finished training is kept before its calibration, which a signal stops
+                    # at once; --resume then runs only the calibration
+                    self.finalized = False
+                    self.save_checkpoint()
+                    self.write_log(rows)
+                    bar.close()
+                    print(f"train: training done at step {self.step}; the end-of-training calibration "
+                          f"({self.architecture}) follows", file=sys.stderr, flush=True)
+                    for sig in old_handlers:
+                        signal.signal(sig, self._interrupt)
+                    try:
+                        if self._stop_signal:  # a signal that came between the two handlers
+                            raise _Interrupted(self._stop_signal)
+                        self.finalize()
+                        self.finalized = True
+                    except _Interrupted:
+                        pass
+                    finally:
+                        for sig in old_handlers:
+                            signal.signal(sig, self._on_signal)
+                if not self._stop_signal:
+                    self.save_checkpoint()
+                    self.write_log(rows)
+                    self.plot(rows)
         finally:
             bar.close()
             for sig, handler in old_handlers.items():
                 signal.signal(sig, handler)
         if self._stop_signal:
             name = signal.Signals(self._stop_signal).name
-            print(f"train: {name} at step {self.step}: checkpoint saved to {self.checkpoint_path}; "
+            what = ("during the end-of-training calibration: the finished training is saved in"
+                    if self.finished() else f"at step {self.step}: checkpoint saved to")
+            print(f"train: {name} {what} {self.checkpoint_path}; "
                   f"continue with --out {self.out} --resume", file=sys.stderr)
             return 128 + self._stop_signal
         finished = self.step >= total or (train["minutes"] > 0 and self.elapsed >= 60 * train["minutes"])
@@ -398,6 +438,12 @@ class Trainer:
             "wall_s": f"{wall:.1f}",
             "configs_per_s": "" if math.isnan(speed) else f"{speed:.3f}",
         }
+
+
+class _Interrupted(Exception):
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 def main(argv=None) -> int:
@@ -444,9 +490,21 @@ def main(argv=None) -> int:
             given = [f"--{key.replace('_', '-')}" for (section, key), value in overrides.items() if value is not None]
             if args.config or given:
                 raise TrainingError(f"--resume uses the checkpoint's own configuration; drop {args.config and '--config' or ''} {' '.join(given)}".strip())
+        flags = {"--minutes": args.minutes, "--steps": args.steps, "--test-every": args.test_every,
+                 "--stop-at": args.stop_at, "--stop-after": args.stop_after,
+                 "--calibration-inferences": args.calibration_inferences,
+                 "--calibration-starts": args.calibration_starts}
+        for flag, value in flags.items():
+            # --minutes 0 would silently mean no budget, and so [train] steps (10^7 in the configs)
+            allowed = value is None or value > 0 or (value == 0 and flag == "--calibration-inferences")
+            if not allowed:
+                raise TrainingError(f"{flag} {value:g}: must be > 0" + (
+                    " (omit it to train for [train] steps)" if flag == "--minutes" else ""))
         for (section, key), value in overrides.items():
             if value is not None:
                 config[section][key] = value
+        if not args.resume:
+            check_values(config, args.config or "the default configuration")
         calibration = {key: value for key, value in (("calibration_inferences", args.calibration_inferences),
                                                      ("calibration_target", args.calibration_target),
                                                      ("calibration_starts", args.calibration_starts))
