@@ -97,7 +97,7 @@ def load_config(path: str | Path | None, architecture_name: str | None = None) -
 BOUNDS = {("train", "steps"): (1, True), ("train", "batch_size"): (1, True), ("train", "lr_start"): (0, False),
           ("train", "lr_end"): (0, False), ("train", "minutes"): (0, True), ("train", "test_every"): (1, True),
           ("train", "log_every"): (1, True), ("train", "test_configs"): (1, True),
-          ("train", "checkpoint_minutes"): (0, False), ("data", "k"): (1, True), ("model", "cutoff"): (0, False)}
+          ("train", "checkpoint_minutes"): (0, False)}
 
 
 def check_values(config: dict, where: str) -> None:
