@@ -276,7 +276,9 @@ def test_a_signal_stops_the_calibration_at_once_and_resume_calibrates(tiny_datas
     _, err = proc.communicate(timeout=60)
     waited = time.monotonic() - sent
     assert proc.returncode == 128 + signal.SIGTERM, err
-    assert waited < 1.5, f"the calibration went on for {waited:.1f} s after SIGTERM"
+    # the calibration used to go on for over a minute; the exit takes well under a second on an
+    # idle machine (0.2-0.5 s here), the interpreter's teardown longer on a loaded one
+    assert waited < 5, f"the calibration went on for {waited:.1f} s after SIGTERM"
     assert "SIGTERM during the end-of-training calibration" in err and "--resume" in err, err
     state = checkpoint.load(out / "checkpoint.pt")
     assert state.step == 2 and not state.finalized and not (out / "final.json").exists()
