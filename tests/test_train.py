@@ -285,6 +285,16 @@ def test_a_signal_stops_the_calibration_at_once_and_resume_calibrates(tiny_datas
     # --resume runs only the calibration (a short one, asked for), then the run is done
     done = run_module("train", "--out", out, "--resume", "--quiet", "--calibration-inferences", 3)
     assert "end-of-training calibration" in done.stderr and (out / "final.json").exists(), done.stderr
+    assert "one rollout calibration took" in done.stderr and "min at most" in done.stderr, done.stderr
     assert checkpoint.load(out / "checkpoint.pt").finalized
     again = run_module("train", "--out", out, "--resume", "--quiet")
     assert "nothing to do" in again.stderr, again.stderr
+
+
+def test_progress_under_a_time_budget_shows_the_minutes_left(tiny_dataset, tmp_path):
+    # 10^7 planned steps, as in the shipped configs: a step ETA would read hundreds of hours
+    config = write_config(tmp_path / "c.toml", tiny_dataset, steps=10_000_000, test_every=100000)
+    proc = run_module("train", "--config", config, "--out", tmp_path / "run", "--minutes", 0.05)
+    lines = [line for line in proc.stderr.replace("\r", "\n").splitlines() if "of the time budget" in line]
+    assert lines, proc.stderr[-2000:]
+    assert "/3 s of the time budget" in lines[-1] and "min left, step " in lines[-1], lines[-1]

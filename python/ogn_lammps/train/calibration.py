@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 
 import numpy as np
 import torch
@@ -83,10 +84,13 @@ def zero_trend(model, g0: float, slope: float, starts, result: dict, k: int = 1,
               f"({len(starts)} starts x {config.calibration_inferences} inferences)",
               file=sys.stderr, flush=True)
 
+    began = time.monotonic()
     t0 = rollout_trend(model, starts, k)
     result[f"rollout_{target}_before"] = t0
     measured = [(g0, t0)]
     say(g0, t0)
+    print(f"train: one rollout calibration took {time.monotonic() - began:.0f} s; up to {evaluations} of them, "
+          f"about {evaluations * (time.monotonic() - began) / 60:.1f} min at most", file=sys.stderr, flush=True)
     # first guess: a trend t0 per inference cancelled like a one-step bias of t0; a mean
     # temperature bias builds up over the rollout, taken here as over a tenth of it
     per_step = t0 if math.isfinite(t0) else 0.01

@@ -329,8 +329,25 @@ class Trainer:
         interval_start = time.monotonic()
         # A redirected log gets a line every 30 s instead of a redraw per step.
         interactive = sys.stderr.isatty()
-        bar = tqdm(total=end, initial=self.step, disable=quiet, unit="step", dynamic_ncols=True, file=sys.stderr,
-                   mininterval=0.5 if interactive else 30.0)
+        # Under a time budget the bar counts the budget's seconds and shows the minutes left
+        # (a step ETA would count towards [train] steps, 10^7 in the configs); else the steps.
+        budget = 60.0 * train["minutes"] if train["minutes"] > 0 else 0.0
+        if budget:
+            bar = tqdm(total=round(budget), initial=round(min(self.elapsed, budget)), disable=quiet, unit="s",
+                       dynamic_ncols=True, file=sys.stderr, mininterval=0.5 if interactive else 30.0,
+                       bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s of the time budget{postfix}")
+        else:
+            bar = tqdm(total=end, initial=self.step, disable=quiet, unit="step", dynamic_ncols=True, file=sys.stderr,
+                       mininterval=0.5 if interactive else 30.0)
+
+        def progress(now: float) -> None:
+            if budget:
+                spent = min(self.elapsed + now - started, budget)
+                bar.update(spent - bar.n)
+                tested = f", test loss {self.test_loss:.3g}" if math.isfinite(self.test_loss) else ""
+                bar.set_postfix_str(f"{(budget - spent) / 60:.1f} min left, step {self.step}{tested}", refresh=False)
+            else:
+                bar.update(1)
         try:
             while self.step < end:
                 if train["minutes"] > 0 and self.elapsed + time.monotonic() - started >= 60 * train["minutes"]:
@@ -343,8 +360,8 @@ class Trainer:
                     )
                 self.step += 1
                 interval_losses.append(loss)
-                bar.update(1)
                 now = time.monotonic()
+                progress(now)
                 test_now = self.step % int(train["test_every"]) == 0 or self.step == end
                 if test_now:
                     self.test_loss = self.evaluate_test()
@@ -353,8 +370,9 @@ class Trainer:
                     rows.append(self._row(float(np.mean(interval_losses)), speed,
                                           self.test_loss if test_now else None, self.elapsed + now - started))
                     interval_losses, interval_start = [], time.monotonic()
-                    bar.set_postfix(loss=rows[-1]["train_loss"], test=f"{self.test_loss:.3g}",
-                                    lr=f"{learning_rate(self.step, train, self.elapsed + now - started):.2g}")
+                    if not budget:
+                        bar.set_postfix(loss=rows[-1]["train_loss"], test=f"{self.test_loss:.3g}",
+                                        lr=f"{learning_rate(self.step, train, self.elapsed + now - started):.2g}")
                     self.write_log(rows)
                     if test_now:
                         self.plot(rows)
