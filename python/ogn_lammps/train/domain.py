@@ -26,7 +26,7 @@ from vesin import NeighborList
 
 from ..data.dataset import Dataset
 from ..model.graph import box_lengths
-from ..data.units import BOLTZ, MVV2E
+from ..data.units import BOLTZ, kinetic_energy
 
 # relative widening of each range: temperature and density on both sides, the closest pair
 # down, the largest displacement up
@@ -47,12 +47,15 @@ def closest_pairs(positions: np.ndarray, types: np.ndarray, lengths: np.ndarray,
 
 
 def type_temperatures(velocities: np.ndarray, types: np.ndarray, masses: np.ndarray, units: str) -> np.ndarray:
-    """(n_types,) kinetic temperature per type with 3 N_t degrees of freedom."""
-    n_types = len(masses)
-    m = masses[types - 1]
-    twice_ke = np.bincount(types - 1, weights=m * (velocities**2).sum(axis=1), minlength=n_types) * MVV2E[units]
-    counts = np.bincount(types - 1, minlength=n_types)
-    return twice_ke / (3 * np.maximum(counts, 1) * BOLTZ[units])
+    """(..., n_types) kinetic temperature per type with 3 N_t degrees of freedom, for
+    velocities (..., N, 3): one frame or a whole trajectory."""
+    velocities = np.asarray(velocities, dtype=np.float64)
+    columns = []
+    for t in range(1, len(masses) + 1):
+        mine = types == t
+        ke = kinetic_energy(units, masses[types[mine] - 1], velocities[..., mine, :])
+        columns.append(2.0 * ke / (3 * max(int(mine.sum()), 1) * BOLTZ[units]))
+    return np.stack(columns, axis=-1)
 
 
 def measure(dataset: str | Path, k: int, cutoff: float, split: str = "train") -> dict:
@@ -75,9 +78,9 @@ def measure(dataset: str | Path, k: int, cutoff: float, split: str = "train") ->
         for name in names:
             traj = data.trajectory(split, name)
             x, v = traj["positions"], traj["velocities"]
+            t = type_temperatures(v, types, masses, data.units)  # (frames, n_types)
+            t_lo, t_hi = np.minimum(t_lo, t.min(axis=0)), np.maximum(t_hi, t.max(axis=0))
             for f in range(len(x)):
-                t = type_temperatures(v[f], types, masses, data.units)
-                t_lo, t_hi = np.minimum(t_lo, t), np.maximum(t_hi, t)
                 closest = np.minimum(closest, closest_pairs(x[f], types, lengths, n_types, cutoff))
             if len(x) > lag:
                 largest.append(np.linalg.norm(x[lag:] - x[:-lag], axis=2).max(axis=1))
