@@ -55,9 +55,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 def deck_env() -> dict:
-    """The environment of a user's shell: no LAMMPS_POTENTIALS, one OpenMP thread."""
+    """The environment of a user's shell: no LAMMPS_POTENTIALS or OGN_LAMMPS_INPUTS, one OpenMP thread."""
     env = dict(os.environ)
     env.pop("LAMMPS_POTENTIALS", None)
+    env.pop("OGN_LAMMPS_INPUTS", None)
     env["OMP_NUM_THREADS"] = "1"
     return env
 

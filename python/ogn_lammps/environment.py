@@ -72,20 +72,40 @@ def lammps_plugin_entry() -> str:
         return str(PACKAGE_DIR)
 
 
-def inputs_dir() -> Path:
-    """The project's `inputs/` folder: $OGN_LAMMPS_INPUTS, the source tree, or the wheel's copy."""
-    candidates = []
-    if os.environ.get("OGN_LAMMPS_INPUTS"):
-        candidates.append(Path(os.environ["OGN_LAMMPS_INPUTS"]))
-    candidates += [PACKAGE_DIR.parents[1] / "inputs", PACKAGE_DIR / "inputs"]
-    for path in candidates:
-        if (path / "forcefields").is_dir():
-            return path
+INPUTS_VARIABLE = "OGN_LAMMPS_INPUTS"
+
+
+def inputs_location() -> tuple[Path, str]:
+    """The `inputs/` folder the tools read (registry, force fields, decks) and why that one.
+
+    In order: the current directory's `inputs/` when it has `systems/` (a user's own checkout
+    or project), then $OGN_LAMMPS_INPUTS, then the source tree this package runs from (an
+    editable install), then the copy inside the installed package.
+    """
+    here = Path.cwd() / "inputs"
+    if (here / "systems").is_dir():
+        return here.resolve(), "the current directory's inputs/"
+    if os.environ.get(INPUTS_VARIABLE):
+        path = Path(os.environ[INPUTS_VARIABLE])
+        if not (path / "systems").is_dir():
+            raise FileNotFoundError(f"ogn_lammps: ${INPUTS_VARIABLE} is {path}, which has no systems/ folder; "
+                                    "expected an inputs/ folder like the repository's")
+        return path.resolve(), f"${INPUTS_VARIABLE}"
+    candidates = [(PACKAGE_DIR.parents[1] / "inputs", "the source tree of the installed package"),
+                  (PACKAGE_DIR / "inputs", "the installed package's own copy")]
+    for path, why in candidates:
+        if (path / "systems").is_dir() and (path / "forcefields").is_dir():
+            return path.resolve(), why
     raise FileNotFoundError(
-        "ogn_lammps: cannot find the inputs/ folder with forcefields/ (looked in "
-        + ", ".join(str(p) for p in candidates)
-        + "); set OGN_LAMMPS_INPUTS to the repository's inputs/ folder"
+        "ogn_lammps: cannot find an inputs/ folder with systems/ and forcefields/ (looked in ./inputs, "
+        + ", ".join(str(p) for p, _ in candidates)
+        + f"); run from a folder that has inputs/systems/, or set {INPUTS_VARIABLE} to one"
     )
+
+
+def inputs_dir() -> Path:
+    """The project's `inputs/` folder (see `inputs_location` for the order)."""
+    return inputs_location()[0]
 
 
 def forcefield_file(name: str) -> Path:

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
 from ogn_lammps.data import systems
-from ogn_lammps.environment import inputs_dir
+from ogn_lammps.data.ground_truth_cost import Plan, Probe, deck_defaults
+from ogn_lammps.environment import INPUTS_VARIABLE, inputs_dir, inputs_location
 from ogn_lammps.model import ARCHITECTURES, architecture, build
 from ogn_lammps.train.config import TrainingError, load_config, model_defaults
 from ogn_lammps.train.objectives import OBJECTIVES, objective
@@ -80,3 +82,71 @@ def test_a_config_key_of_another_architecture_is_named(tmp_path):
     (tmp_path / "c.toml").write_text('[model]\narchitecture = "ogn"\nstages = 3\n')
     with pytest.raises(TrainingError, match="unknown key 'stages' in \\[model\\] for architecture 'ogn'"):
         load_config(tmp_path / "c.toml")
+
+
+# --- where the registry is read from (issue: a user's own system stayed invisible) ------------
+
+# the inputs/ of the source tree the package is imported from (an editable install), which is
+# not this file's tree when the tests run in a user's copy (tests/test_add_system.py)
+REPO_INPUTS = (Path(systems.__file__).resolve().parents[3] / "inputs").resolve()
+
+
+def user_project(root: Path, name: str = "toy") -> Path:
+    """A folder with inputs/systems/<name>.in, as a user's own project has."""
+    (root / "inputs" / "systems").mkdir(parents=True)
+    (root / "inputs" / "systems" / f"{name}.in").write_text(ENTRY.replace("toy", name))
+    return root / "inputs"
+
+
+def test_the_current_directorys_inputs_come_first(tmp_path, monkeypatch, capsys):
+    inputs = user_project(tmp_path / "project")
+    other = user_project(tmp_path / "elsewhere", "other")
+    monkeypatch.chdir(tmp_path / "project")
+    monkeypatch.setenv(INPUTS_VARIABLE, str(other))
+    assert inputs_location() == (inputs.resolve(), "the current directory's inputs/")
+    assert systems.names() == ("toy",) and systems.get("toy").source == str(inputs.resolve() / "systems" / "toy.in")
+    # said once per process, on stderr
+    systems.names()
+    err = capsys.readouterr().err
+    assert err.count(f"system registry {inputs.resolve() / 'systems'} (the current directory's inputs/)") == 1
+
+
+def test_then_the_environment_variable_then_the_package(tmp_path, monkeypatch):
+    other = user_project(tmp_path / "elsewhere", "other")
+    monkeypatch.chdir(tmp_path)  # no inputs/ here
+    monkeypatch.setenv(INPUTS_VARIABLE, str(other))
+    assert inputs_location() == (other.resolve(), f"${INPUTS_VARIABLE}")
+    assert systems.names() == ("other",)
+    monkeypatch.delenv(INPUTS_VARIABLE)
+    assert inputs_location() == (REPO_INPUTS, "the source tree of the installed package")
+    assert systems.names()[:5] == ("lj", "lj_glass", "sio2", "si", "cuzr")
+
+
+def test_a_wrong_environment_variable_is_named(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(INPUTS_VARIABLE, str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match=f"OGN_LAMMPS_INPUTS is {tmp_path / 'nowhere'}, which has no systems/"):
+        inputs_location()
+
+
+# --- the ground-truth cost planner's arithmetic -------------------------------------------------
+
+
+def test_the_deck_defaults_are_its_index_variables():
+    defaults = deck_defaults(REPO_INPUTS / "si_ground_truth.in")
+    assert (defaults["ntrain"], defaults["ntest"], defaults["nsteps"], defaults["neq"], defaults["nwin"]) == \
+        ("10", "2", "1000", "10000", "500")
+    assert "N" not in defaults  # an equal-style variable is not a setting
+
+
+def test_a_plan_scales_the_probe_and_fits_a_budget():
+    # a probe with run lengths / 10: two runs of 0.5 s (10 steps of 100 atoms each) in a 3 s process
+    probe = Probe(scale=10, wall=3.0, loops=[(0.5, 10, 100), (0.5, 10, 100)])
+    p = Plan("si", {"ntrain": "10", "ntest": "2"}, ranks=2, probe=probe, trajectories=12)
+    assert p.trajectory_seconds == 10.0 and p.recording_seconds == 5.0 and p.overhead_seconds == 2.0
+    assert p.seconds == 2.0 + 12 * 10.0
+    assert p.atom_steps == 12 * 10 * 2000
+    assert p.us_per_atom_step == pytest.approx(1e6 * 1.0 * 2 / 2000)  # core-microseconds on 2 ranks
+    # 1 minute: (60 - 2) // 10 = 5 trajectories, 2 of them the test ones
+    assert p.fit(1.0) == {"ntrain": 3, "ntest": 2}
+    assert p.fit(0.5) is None  # (30 - 2) // 10 = 2: no room for a training trajectory

@@ -8,6 +8,7 @@ Adding a system means one entry here, one force field and one ground-truth deck
 (docs/systems.md).
 
     python -m ogn_lammps.systems            # the table of every registered system
+    python -m ogn_lammps.systems plan si    # what si's ground-truth deck will cost (ground_truth_cost)
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..environment import inputs_dir
+import sys
+
+from ..environment import inputs_location
 from . import units as unit_styles
 
 
@@ -45,6 +48,7 @@ class System:
     cutoff: float  # graph cutoff of the paper's OGN
     cage_length: float  # 0: not given by the paper, measured from the data
     judge_steps: int  # MD steps at which accuracy is judged (paper Fig. 2C, 3C)
+    source: str = ""  # the entry file it was read from
 
     @property
     def length_unit(self) -> str:
@@ -102,12 +106,29 @@ def _system(path: Path) -> System:
     return System(name=name, title=v["title"], units=v["units"], atom_style=v["atom_style"],
                   forcefield=v["forcefield"], type_names=type_names, masses=masses,
                   temperature=float(v["T"]), dt=float(v["dt"]), k=int(v["k"]), cutoff=float(v["cutoff"]),
-                  cage_length=float(v["cage"]), judge_steps=int(v["judge"]))
+                  cage_length=float(v["cage"]), judge_steps=int(v["judge"]), source=str(path))
+
+
+def registry(directory: str | None = None) -> dict[str, System]:
+    """Every entry of `directory`, by default the `systems/` of the inputs folder the tools read
+    (`environment.inputs_location`: ./inputs, $OGN_LAMMPS_INPUTS, the package's own). The first
+    read of the default registry in a process says which folder it is, on stderr."""
+    if directory:
+        return _read(str(Path(directory).resolve()))
+    root, why = inputs_location()
+    folder = str(root / "systems")
+    if folder not in _ANNOUNCED:
+        _ANNOUNCED.add(folder)
+        print(f"ogn_lammps: system registry {folder} ({why})", file=sys.stderr, flush=True)
+    return _read(folder)
+
+
+_ANNOUNCED: set[str] = set()
 
 
 @lru_cache(maxsize=None)
-def registry(directory: str | None = None) -> dict[str, System]:
-    root = Path(directory) if directory else inputs_dir() / "systems"
+def _read(folder: str) -> dict[str, System]:
+    root = Path(folder)
     entries = sorted(root.glob("*.in"))
     if not entries:
         raise RegistryError(f"no system registry entries (*.in) in {root}")
@@ -128,15 +149,48 @@ def get(name: str) -> System:
     return known[name]
 
 
-def main() -> None:
-    print(f"{'system':<9} {'units':<6} {'types':<8} {'T':>7} {'dt':>6} {'k':>3} {'r_c':>5} {'cage':>5}  v scale per type")
+def table() -> str:
+    rows = [f"{'system':<9} {'units':<6} {'types':<8} {'T':>7} {'dt':>6} {'k':>3} {'r_c':>5} {'cage':>5}  "
+            f"{'v scale per type':<22} entry"]
     for n in names():
         s = get(n)
         cage = f"{s.cage_length:5.2f}" if s.cage_length > 0 else " data"
-        scales = " ".join(f"{x:.3g}" for x in s.velocity_scales())
-        print(f"{n:<9} {s.units:<6} {' '.join(s.type_names):<8} {s.temperature:7g} {s.dt:6g} {s.k:3d} "
-              f"{s.cutoff:5g} {cage}  {scales} {s.velocity_unit}")
+        scales = " ".join(f"{x:.3g}" for x in s.velocity_scales()) + f" {s.velocity_unit}"
+        rows.append(f"{n:<9} {s.units:<6} {' '.join(s.type_names):<8} {s.temperature:7g} {s.dt:6g} {s.k:3d} "
+                    f"{s.cutoff:5g} {cage}  {scales:<22} {s.source}")
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m ogn_lammps.systems",
+                                description="The system registry: the table of every entry (no command), "
+                                            "or `plan SYS`: what its ground-truth deck will cost.")
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser("list", help="the table of every registered system and the file it came from (the default)")
+    plan = sub.add_parser("plan", help="time the ground-truth deck of SYS on one short trajectory and print its "
+                                       "cost, and with --minutes the -var settings that fit")
+    plan.add_argument("system")
+    plan.add_argument("--var", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                      help="a deck setting, as lmp's -var (e.g. --var ntrain 4 --var nsteps 2000)")
+    plan.add_argument("--minutes", type=float, help="a wall-time budget: print the settings that fit it")
+    plan.add_argument("--ranks", type=int, default=1, help="MPI ranks of the deck (default 1)")
+    args = p.parse_args(argv)
+    if args.command == "plan":
+        from .ground_truth_cost import PlanError, plan as measure, report
+
+        if args.ranks < 1 or (args.minutes is not None and args.minutes <= 0):
+            p.error(f"--ranks must be >= 1 and --minutes > 0, got {args.ranks} and {args.minutes}")
+        try:
+            print(report(measure(args.system, dict(args.var), args.ranks), args.minutes))
+        except (PlanError, RegistryError) as err:
+            print(f"systems plan: error: {err}", file=sys.stderr)
+            return 2
+        return 0
+    print(table())
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
