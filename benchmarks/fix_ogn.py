@@ -7,6 +7,10 @@ equilibrated box), it measures MD-equivalent atom-steps per second:
   fix ogn          N x k / time per inference (`fix ogn`, pair_style zero)
   Python rollout   N x k / time per inference (`ogn_lammps.model.step.step`, same model)
 
+Each LAMMPS run is timed for --seconds of wall time (LAMMPS's `timer timeout`, after a
+warm-up), so its length follows from its measured cost per step: an MLIP gets a few steps, a
+pair potential thousands (ogn_lammps.judge.speed, which validate's speed line uses too).
+
 and prints the ratios, with the fix's achieved GFLOP/s (the model's FLOPs from its metadata over
 the model time the fix reports) against this CPU's matmul peak measured in the same run, the
 model's FLOPs per pair of atoms, where the fix's time goes per inference (graph: pairs from the
@@ -18,7 +22,7 @@ with `--threads` kernel threads each, velocity-Verlet on ranks x threads MPI ran
 
     python benchmarks/fix_ogn.py [--systems lj sio2] [--sizes 265 2000 10000] [--ranks 1 2]
         [--threads 1 2] [--newton on off] [--balance off on] [--repeat 3]
-        [--kernel auto|fused|torch] [--models DIR] [--work DIR]
+        [--kernel auto|fused|torch] [--seconds S] [--models DIR] [--work DIR]
 
 On a shared machine a run is only ever slowed down by the others: --repeat N measures every
 point N times, one pass over all points after another (so that a slow minute hits each point
@@ -52,6 +56,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from training import matmul_peak  # noqa: E402  (benchmarks/training.py)
 
 from ogn_lammps.data import systems  # noqa: E402
+from ogn_lammps.environment import inputs_dir  # noqa: E402
+from ogn_lammps.judge import speed  # noqa: E402
 from ogn_lammps.data.lammps_files import read_dump  # noqa: E402
 from ogn_lammps.judge.rollout import load_model  # noqa: E402
 from ogn_lammps.model.step import step  # noqa: E402
@@ -63,7 +69,8 @@ QUICK = dict(ntrain=1, ntest=1, nsteps=40, neq=1000, npre=300, nconv=1, seed=246
 
 
 def run(cmd: list, cwd: Path, what: str) -> str:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    # the children read the registry this process read (their cwd is the scratch folder)
+    env = dict(os.environ, OMP_NUM_THREADS="1", OGN_LAMMPS_INPUTS=str(inputs_dir()))
     proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.exit(f"fix_ogn benchmark: {what} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
@@ -78,21 +85,32 @@ def prepare(system: str, work: Path) -> tuple[Path, Path]:
         return model, out / "gt" / "equilibrated.data"
     print(f"{system}: short ground truth, dataset, 1 training step, export -> {out}", flush=True)
     out.mkdir(parents=True, exist_ok=True)
-    cmd = [BIN / "lmp", "-in", REPO / "inputs" / f"{system}_ground_truth.in", "-log", "none", "-screen", "none",
-           "-var", "out", out / "gt", "-var", "inputs", REPO / "inputs"]
+    cmd = [BIN / "lmp", "-in", inputs_dir() / f"{system}_ground_truth.in", "-log", "none", "-screen", "none",
+           "-var", "out", out / "gt", "-var", "inputs", inputs_dir()]
     for key, value in QUICK.items():
         cmd += ["-var", key, value]
     run(cmd, out.parent, f"{system} ground truth")
     python = [sys.executable, "-m"]
     run(python + ["ogn_lammps.dataset", out / "gt"], out, "dataset")
-    config = REPO / "configs" / f"{system}_fast.toml"
-    if not config.is_file():  # systems without a structured-OGN config yet: the paper's Fast-OGN
-        config = REPO / "configs" / f"{system}_ogn_fast.toml"
+    config = training_config(system)
     run(python + ["ogn_lammps.train", "--config", config, "--data",
-                  out / "gt" / "dataset.h5", "--out", out / "train", "--steps", 1, "--test-every", 1, "--quiet"],
+                  out / "gt" / "dataset.h5", "--out", out / "train", "--steps", 1, "--test-every", 1, "--quiet",
+                  "--calibration-inferences", 0],
         out, "training")
     run(python + ["ogn_lammps.export", out / "train" / "checkpoint.pt", "-o", model], out, "export")
     return model, out / "gt" / "equilibrated.data"
+
+
+def training_config(system: str) -> Path:
+    """configs/<sys>_fast.toml beside the inputs/ folder the registry came from (a user's own
+    project), else the repository's; the paper's Fast-OGN (<sys>_ogn_fast.toml) where there is none."""
+    folders = list(dict.fromkeys([inputs_dir().parent / "configs", REPO / "configs"]))
+    for name in (f"{system}_fast.toml", f"{system}_ogn_fast.toml"):
+        for folder in folders:
+            if (folder / name).is_file():
+                return folder / name
+    sys.exit(f"fix_ogn benchmark: no training config {system}_fast.toml or {system}_ogn_fast.toml in "
+             + " or ".join(map(str, folders)))
 
 
 def replication(n0: int, target: int) -> tuple[int, int, int]:
@@ -110,21 +128,6 @@ replicate {rep[0]} {rep[1]} {rep[2]}
 """
 
 
-def lammps(text: str, folder: Path, ranks: int, name: str) -> str:
-    path = folder / f"in.{name}"
-    path.write_text(text)
-    cmd = [BIN / "lmp", "-in", path, "-log", "none", "-nocite"]
-    if ranks > 1:
-        cmd = [BIN / "mpirun", "-np", ranks] + cmd
-    return run(cmd, folder, name)
-
-
-def loop_time(output: str) -> tuple[float, int]:
-    found = re.findall(r"Loop time of ([\d.eE+-]+) on \d+ procs for (\d+) steps with (\d+) atoms", output)
-    seconds, steps, _ = found[-1]
-    return float(seconds), int(steps)
-
-
 FIX_REPORT = (r"fix ogn: \d+ inferences, per inference \(slowest rank\): graph ([\d.]+) ms, model ([\d.]+) ms, "
               r"node exchange ([\d.]+) ms \(([\d.]+) ms of it waiting for the other ranks\); (\d+) edges on the "
               r"busiest rank; (\d+) bytes per atom")
@@ -139,7 +142,8 @@ balance 1.02 shift xyz 10 1.02 weight var ogn_cost
 
 
 def benchmark(system: str, model_path: Path, data: Path, target: int, ranks: int, threads: int, folder: Path,
-              kernel: str, python_up_to: int, newton: str = "on", balance: str = "off") -> dict:
+              kernel: str, python_up_to: int, newton: str = "on", balance: str = "off",
+              seconds: float = speed.SECONDS) -> dict:
     """One system and size: velocity-Verlet on ranks x threads MPI ranks, fix ogn on `ranks`
     ranks of `threads` threads each (the same cores), the Python rollout on one thread."""
     entry = systems.get(system)
@@ -150,34 +154,25 @@ def benchmark(system: str, model_path: Path, data: Path, target: int, ranks: int
     rep = replication(n0, target)
     n = n0 * int(np.prod(rep))
     folder.mkdir(parents=True, exist_ok=True)
-    # enough work for about a second of each at the measured rates on one core (short runs of
-    # small boxes read 20-30% slow: start-up and timer noise)
-    md_steps = max(50, int(3e6 / n / (3 if units == "metal" else 1)))
-    inferences = max(3, min(1000, int(1e6 / (n * k))))
-
-    md = lammps(deck(units, style, data, rep, f"""include {REPO}/inputs/forcefields/{forcefield}.in
+    # each timed run lasts `seconds`, whatever a step costs (LAMMPS's timer timeout): a few
+    # steps of an MLIP, thousands of a pair potential
+    md = speed.timed_deck(deck(units, style, data, rep, f"""include {inputs_dir()}/forcefields/{forcefield}.in
 timestep {dt}
-fix nve all nve
-thermo 0
-run 10
-run {md_steps}"""), folder, ranks * threads, "md")
-    md_time, md_n = loop_time(md)
-    md_rate = n * md_n / md_time
+fix nve all nve"""), 1, ranks * threads, seconds, warmup=10, folder=folder, every=10)
+    md_rate = md.rate
 
-    # the first run (2 inferences) includes the fused kernel's check against the TorchScript
-    # forward() and TorchScript's profiling runs; the second is timed
-    ogn = lammps(deck(units, style, data, rep, f"""pair_style zero {cutoff}
+    # the warm-up (2 inferences) includes the fused kernel's check against the TorchScript
+    # forward() and TorchScript's profiling runs; the run after it is timed
+    ogn = speed.timed_deck(deck(units, style, data, rep, f"""pair_style zero {cutoff}
 pair_coeff * *
 timestep {k * dt}
 write_dump all custom start.dump id type xu yu zu vx vy vz modify sort id format float %.17g
 fix ogn all ogn {model_path} {k} kernel {kernel} threads {threads} newton {newton}
-thermo 0
-run 2
-{BALANCE if balance == "on" and ranks > 1 else ""}run {inferences}"""), folder, ranks, "ogn")
-    ogn_time, ogn_n = loop_time(ogn)
-    fix_rate = n * k * ogn_n / ogn_time
+{BALANCE if balance == "on" and ranks > 1 else ""}"""), k, ranks, seconds, warmup=2, folder=folder)
+    fix_rate = ogn.rate
+    inferences = ogn.steps
     graph_ms, model_ms, exchange_ms, wait_ms, edges, bytes_per_atom = (
-        float(x) for x in re.findall(FIX_REPORT, ogn)[-1])
+        float(x) for x in re.findall(FIX_REPORT, ogn.output)[-1])
 
     python_rate = float("nan")
     if ranks == 1 and threads == 1 and n <= python_up_to:
@@ -273,6 +268,9 @@ def main(argv=None) -> int:
                         "fastest (default 1)")
     p.add_argument("--kernel", choices=["auto", "fused", "torch"], default="auto",
                    help="fix ogn's kernel keyword (default auto: fused for the structured OGN on a CPU)")
+    p.add_argument("--seconds", type=float, default=speed.SECONDS,
+                   help=f"wall time of each timed LAMMPS run (default {speed.SECONDS:g}); its step count follows "
+                        "from the measured cost per step")
     p.add_argument("--python-up-to", type=int, default=20000,
                    help="time the Python rollout only up to this many atoms (default 20000)")
     p.add_argument("--models", type=Path, help="folder with <sys>/model.pt and <sys>/equilibrated.data")
@@ -310,7 +308,7 @@ def main(argv=None) -> int:
             folder = args.work / system / f"n{size}_r{ranks}_t{threads}_newton{newton}_balance{balance}"
             # the Python rollout is timed in the first pass only
             runs[point].append(benchmark(system, model, data, size, ranks, threads, folder, args.kernel,
-                                         args.python_up_to if attempt == 0 else 0, newton, balance))
+                                         args.python_up_to if attempt == 0 else 0, newton, balance, args.seconds))
             if args.repeat == 1:
                 if point == points[0]:
                     print(header)

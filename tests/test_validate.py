@@ -71,6 +71,14 @@ def test_validate_reports_rmse_baselines_and_a_long_run(impulse_run, tiny_datase
     assert long["speed"]["ratio"] == pytest.approx(
         long["speed"]["ogn_atom_steps_per_s"] / long["speed"]["verlet_atom_steps_per_s"])
     assert "velocity-Verlet at dt (0.005)" in proc.stdout and "MD-equivalent atom-steps/s" in proc.stdout
+    # the speed is a separate run of fix ogn without the true potential (a production run), on the
+    # same state as velocity-Verlet's, each stopped by LAMMPS's timer
+    speed = out / "runs" / "test_00_long" / "speed"
+    ogn_deck, vv_deck = (speed / "ogn" / "in.speed").read_text(), (speed / "verlet" / "in.speed").read_text()
+    assert "pair_style zero" in ogn_deck and "fix ogn all ogn" in ogn_deck and "timer timeout" in ogn_deck
+    assert "pair_style zero" not in vv_deck and "fix nve all nve" in vv_deck
+    assert long["speed"]["ogn_inferences"] > 0 and long["speed"]["ogn_with_true_potential_atom_steps_per_s"] > 0
+    assert "fix ogn (pair_style zero)" in proc.stdout and "evaluates the true potential every inference" in proc.stdout
     assert summary["judge_steps"] == 100 and summary["cage_length"] == 0.4
     assert summary["velocity_scale"] == pytest.approx(3.0 ** 0.5)
 
@@ -126,6 +134,14 @@ def test_results_writes_the_report_and_names_what_is_missing(impulse_run, tiny_d
     stamp = path.stat().st_mtime
     run_module("results", *args)
     assert path.stat().st_mtime != stamp and "pos_verlet" in json.loads(path.read_text())["rmse"]["25"]
+    # ... or one without the checkpoints' nominal steps (validate before the multiples of k nearest 25, 50, ...)
+    old = json.loads(path.read_text())
+    old.pop("nominal_steps")
+    path.write_text(json.dumps(old))
+    stamp = path.stat().st_mtime
+    run_module("results", *args)
+    assert path.stat().st_mtime != stamp and json.loads(path.read_text())["nominal_steps"] == {"25": 25}
+    assert "Speed on 1 rank(s): fix ogn with `pair_style zero`" in doc.read_text()
 
 
 def test_the_summary_says_where_velocity_verlet_at_the_stride_holds():

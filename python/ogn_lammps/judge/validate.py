@@ -8,13 +8,19 @@ saw (e.g. `lmp -in inputs/lj_ground_truth.in -var out data/lj_heldout -var seed 
 ntrain 0 -var ntest 5 -var nsteps 2000`, then `python -m ogn_lammps.dataset`). From
 `--starts` states of every test trajectory, the deck `inputs/ogn.in` runs
 `fix ogn` for `--horizon` MD steps; the position and velocity RMSE (per component) against
-LAMMPS at 25, 50, 100, 200 (and 400) MD steps, and after every inference, is set beside three
+LAMMPS at the multiples of k nearest 25, 50, 100, 200 (and 400) MD steps (k = 10: 30, 50, 100,
+200; a tie goes up), and after every inference, is set beside three
 baselines from the same states: static (nothing moves), free flight (x + v t), and LAMMPS
 velocity-Verlet with the true potential at the model's stride, k x dt (what the physics itself
 gives at that step). From the first frame of up to
 `--long-runs` trajectories, it also runs `--long` MD steps in NVE and reports lost atoms,
 the temperature against the reference's mean, the total energy with the true potential
-(the deck's real pair style) and its drift, and the net momentum.
+(the deck's real pair style) and its drift, and the net momentum. From that state it then times
+fix ogn with `pair_style zero` (as a production run: no true potential at all) and LAMMPS
+velocity-Verlet at dt with the true potential, on the same ranks, a few seconds each
+(`judge/speed.py`, the same measurement as `benchmarks/fix_ogn.py`). The NVE run's own speed
+is printed beside it, labelled: it evaluates the true potential every inference for thermo,
+which caps its speed-up at k for an expensive potential.
 
 Writes into OUT: summary.json, rmse.csv (every start at the checkpoints), series.json (the
 curves), rmse.png (RMSE against MD steps, paper Fig. S3), trajectories.png (paths of a few
@@ -28,6 +34,7 @@ import argparse
 import csv
 import io
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -35,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_write_bytes, save_figure
+from . import speed as timing
 from .contrast import nve_setup, run_nve
 from ..data.dataset import Dataset
 from ..environment import deck_arguments, inputs_dir, run_lmp, start_lammps
@@ -126,6 +134,45 @@ def verlet_path(data: Path, facts: dict, k: int, inferences: int, out: Path) -> 
     return x, v
 
 
+def checkpoints(k: int, horizon: int) -> dict[int, int]:
+    """{MD steps: nominal} for the judged steps HORIZONS: each the multiple of k nearest to it
+    (a tie goes up; at least k), up to `horizon`; where two share a multiple, the nearer names it."""
+    found: dict[int, int] = {}
+    for nominal in HORIZONS:
+        steps = max(k, k * math.floor(nominal / k + 0.5))
+        if steps <= horizon and abs(found.get(steps, -10**9) - steps) > abs(nominal - steps):
+            found[steps] = nominal
+    return dict(sorted(found.items()))
+
+
+def measure_speed(model: Path, meta: dict, entry, data: Path, ranks: int, folder: Path, say, stable: int) -> dict:
+    """fix ogn with pair_style zero and velocity-Verlet at dt with the true potential, from
+    `data` on `ranks` ranks each, timed for a few seconds (judge/speed.py). A model that
+    diverges within those seconds is timed again over the `stable` inferences its NVE run held
+    from the same state; `note` says so, or why there is no figure."""
+    say(f"speed: fix ogn (pair_style zero) and velocity-Verlet at dt, {timing.SECONDS:g} s each on {ranks} rank(s)")
+    note = ""
+    try:
+        try:
+            ogn = timing.fix_ogn(model, meta, entry, data, ranks, folder=folder / "ogn")
+        except timing.SpeedError as err:
+            if "diverged" not in str(err) or stable < 1:
+                raise
+            note = (f"timed over the {stable} inferences the NVE run held: the model diverged within "
+                    f"{timing.SECONDS:g} s")
+            say(f"speed: {note}")
+            ogn = timing.fix_ogn(model, meta, entry, data, ranks, folder=folder / "ogn",
+                                  max_inferences=max(1, stable - 2))  # after its 2 warm-up inferences
+        vv = timing.verlet(entry, data, 1, ranks, folder=folder / "verlet")
+    except timing.SpeedError as err:
+        say(f"speed: not measured: {err}")
+        return dict(ogn_atom_steps_per_s=math.nan, ogn_ranks=ranks, verlet_atom_steps_per_s=math.nan,
+                    verlet_ranks=ranks, ratio=math.nan, ogn_inferences=0, verlet_steps=0,
+                    note=f"not measured: {str(err).splitlines()[0][:300]}")
+    return dict(ogn_atom_steps_per_s=ogn.rate, ogn_ranks=ranks, verlet_atom_steps_per_s=vv.rate, verlet_ranks=ranks,
+                ratio=ogn.rate / vv.rate, ogn_inferences=ogn.steps, verlet_steps=vv.steps, note=note)
+
+
 def rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2)))
 
@@ -144,9 +191,11 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
     k = int(meta["k"])
     entry = systems.get(meta["system"])
     horizon = horizon or max(200, entry.judge_steps)
-    horizons = [h for h in HORIZONS if h <= horizon and h % k == 0]
+    nominal = checkpoints(k, horizon)
+    horizons = list(nominal)
     if not horizons:
-        raise ValidateError(f"--horizon {horizon}: no checkpoint of {HORIZONS} MD steps is a multiple of k = {k}")
+        raise ValidateError(f"--horizon {horizon}: shorter than the first checkpoint, {max(k, k * math.floor(25 / k + 0.5))} "
+                            f"MD steps (the multiple of k = {k} nearest 25)")
     out.mkdir(parents=True, exist_ok=True)
     say = (lambda *a: None) if quiet else (lambda msg: print(f"validate: {msg}", file=sys.stderr, flush=True))
     with Dataset(data) as ds:
@@ -228,6 +277,8 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
                       for label, multiple in (("dt", 1), ("k_dt", k))}
             loop = re.findall(r"Loop time of ([\d.eE+-]+) on (\d+) procs for (\d+) steps", log)
             ogn_seconds = float(loop[-1][0]) if loop else float("nan")
+            speed = measure_speed(model, meta, entry, folder / "start.data", ranks, folder / "speed", say, n_inf)
+            speed["ogn_with_true_potential_atom_steps_per_s"] = n * long / ogn_seconds
             per_atom = 1.0 if ds.units == "lj" else 1.0 / n  # thermo normalizes in lj units only
             t_model = temperature(ds.units, masses, vs)
             t_ref = temperature(ds.units, masses, traj["velocities"])
@@ -257,9 +308,7 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
                 verlet={label: dict(timestep=r.timestep, steps=r.steps, energy_drift_per_atom=r.drift,
                                     max_energy_deviation=r.max_deviation, lost_atoms=r.lost, failure=r.failure or "",
                                     seconds=r.seconds) for label, r in verlet.items()},
-                speed=dict(ogn_atom_steps_per_s=n * long / ogn_seconds, ogn_ranks=ranks,
-                           verlet_atom_steps_per_s=n * long / verlet["dt"].seconds,
-                           ratio=(n * long / ogn_seconds) / (n * long / verlet["dt"].seconds)),
+                speed=speed,
                 energy_verlet_dt=verlet["dt"].energy, energy_verlet_k_dt=verlet["k_dt"].energy,
                 time_verlet_dt=verlet["dt"].time, time_verlet_k_dt=verlet["k_dt"].time,
             )
@@ -269,6 +318,7 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
                "velocity_scale": entry.velocity_scale(np.bincount(ds_types, minlength=len(entry.masses) + 1)[1:]),
                "units": entry.units, "length_unit": entry.length_unit, "velocity_unit": entry.velocity_unit,
                "ranks": ranks, "starts": len(rows) // len(horizons), "rmse": {str(h): v for h, v in table.items()},
+               "nominal_steps": {str(h): nominal[h] for h in horizons},
                "long": [{key: value for key, value in r.items() if not isinstance(value, list)} for r in long_results]}
     series = {"curve": curve, "traced": traced,
               "long": [{key: value for key, value in r.items() if isinstance(value, list)} | {"trajectory": r["trajectory"]}
@@ -293,7 +343,9 @@ def format_summary(summary: dict) -> str:
         return f"{x:>8.4g}" if x == x else f"{'blew up':>8}"
 
     for h, r in summary["rmse"].items():
-        lines.append(f"{h:>8} | {r['pos']:>13.4g} {r['pos_static']:>8.4g} {r['pos_free']:>8.4g} "
+        near = summary.get("nominal_steps", {}).get(h)
+        label = f"{h} (~{near})" if near is not None and str(near) != h else h
+        lines.append(f"{label:>8} | {r['pos']:>13.4g} {r['pos_static']:>8.4g} {r['pos_free']:>8.4g} "
                      f"{vv(r.get('pos_verlet', float('nan')))} | {r['vel']:>13.4g} {r['vel_static']:>8.4g} "
                      f"{r['vel_free']:>8.4g} {vv(r.get('vel_verlet', float('nan')))}")
     for r in summary["long"]:
@@ -311,8 +363,13 @@ def format_summary(summary: dict) -> str:
                 lines.append(f"    velocity-Verlet at {name} ({vv['timestep']:g}): total energy drift "
                              f"{vv['energy_drift_per_atom']:+.3g} per atom" + (f", {vv['failure']}" if vv["failure"] else ""))
             s = r["speed"]
-            lines.append(f"    speed: fix ogn {s['ogn_atom_steps_per_s']:.4g} MD-equivalent atom-steps/s on {s['ogn_ranks']} "
-                         f"rank(s), velocity-Verlet {s['verlet_atom_steps_per_s']:.4g} on 1: ratio {s['ratio']:.3g}")
+            lines.append(f"    speed: fix ogn (pair_style zero) {s['ogn_atom_steps_per_s']:.4g} MD-equivalent atom-steps/s, "
+                         f"velocity-Verlet at dt {s['verlet_atom_steps_per_s']:.4g}, both on {s['ogn_ranks']} rank(s): "
+                         f"ratio {s['ratio']:.3g}" + (f" ({s['note']})" if s.get("note") else ""))
+            if "ogn_with_true_potential_atom_steps_per_s" in s:
+                lines.append(f"    (the NVE run above, which evaluates the true potential every inference for thermo: "
+                             f"{s['ogn_with_true_potential_atom_steps_per_s']:.4g}, "
+                             f"ratio {s['ogn_with_true_potential_atom_steps_per_s'] / s['verlet_atom_steps_per_s']:.3g})")
     return "\n".join(lines)
 
 
