@@ -6,6 +6,10 @@ equilibrated box), it measures MD-equivalent atom-steps per second:
   velocity-Verlet  N x steps / time, with the system's real potential (`fix nve`)
   fix ogn          N x k / time per inference (`fix ogn`, pair_style zero)
   Python rollout   N x k / time per inference (`ogn_lammps.model.step.step`, same model)
+  VV at m* x dt    with --validation DIR: velocity-Verlet at the model's equal-accuracy
+                   timestep (DIR/<sys>/summary.json of `ogn_lammps.validate`, the largest m
+                   whose RMSE at the judged horizon is no worse than the model's), the figure
+                   a user's bigger timestep sets (fix/MD m*)
 
 Each LAMMPS run is timed for --seconds of wall time (LAMMPS's `timer timeout`, after a
 warm-up), so its length follows from its measured cost per step: an MLIP gets a few steps, a
@@ -22,7 +26,7 @@ with `--threads` kernel threads each, velocity-Verlet on ranks x threads MPI ran
 
     python benchmarks/fix_ogn.py [--systems lj sio2] [--sizes 265 2000 10000] [--ranks 1 2]
         [--threads 1 2] [--newton on off] [--balance off on] [--repeat 3]
-        [--kernel auto|fused|torch] [--seconds S] [--models DIR] [--work DIR]
+        [--kernel auto|fused|torch] [--seconds S] [--models DIR] [--validation DIR] [--work DIR]
 
 On a shared machine a run is only ever slowed down by the others: --repeat N measures every
 point N times, one pass over all points after another (so that a slow minute hits each point
@@ -41,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import re
 import subprocess
@@ -113,6 +118,30 @@ def training_config(system: str) -> Path:
              + " or ".join(map(str, folders)))
 
 
+def equal_accuracy_timestep(system: str, model: Path, validation: Path | None) -> int | None:
+    """m* of `validation`/<sys>/summary.json (python -m ogn_lammps.validate, or results' work
+    folder), which must have judged this very model; None without one."""
+    if validation is None:
+        print(f"{system}: no --validation: velocity-Verlet at the equal-accuracy timestep not run "
+              "(fix/MD m* is nan)", file=sys.stderr)
+        return None
+    path = validation / system / "summary.json"
+    if not path.is_file():
+        sys.exit(f"fix_ogn benchmark: --validation {validation}: no {path} (python -m ogn_lammps.validate "
+                 f"MODEL --data ... -o {validation / system})")
+    summary = json.loads(path.read_text())
+    judged = Path(summary["model"])
+    if not judged.is_file() or judged.read_bytes() != Path(model).read_bytes():
+        sys.exit(f"fix_ogn benchmark: {path} judged {summary['model']}, expected {model} (the same file); "
+                 "validate this model, or leave out --validation")
+    if not summary.get("equal_accuracy"):
+        sys.exit(f"fix_ogn benchmark: {path} has no equal-accuracy timestep (validated with --no-ladder or "
+                 "by an older version); validate again")
+    m_star = int(summary["equal_accuracy"]["m_star"])
+    print(f"{system}: equal-accuracy timestep m* = {m_star} ({path})", file=sys.stderr)
+    return m_star
+
+
 def replication(n0: int, target: int) -> tuple[int, int, int]:
     """Replicas (a, b, c), a >= b >= c, with a x b x c x n0 closest to target."""
     options = [(a, b, c) for a, b, c in itertools.product(range(1, 11), repeat=3) if a >= b >= c]
@@ -143,7 +172,7 @@ balance 1.02 shift xyz 10 1.02 weight var ogn_cost
 
 def benchmark(system: str, model_path: Path, data: Path, target: int, ranks: int, threads: int, folder: Path,
               kernel: str, python_up_to: int, newton: str = "on", balance: str = "off",
-              seconds: float = speed.SECONDS) -> dict:
+              seconds: float = speed.SECONDS, m_star: int | None = None) -> dict:
     """One system and size: velocity-Verlet on ranks x threads MPI ranks, fix ogn on `ranks`
     ranks of `threads` threads each (the same cores), the Python rollout on one thread."""
     entry = systems.get(system)
@@ -160,6 +189,13 @@ def benchmark(system: str, model_path: Path, data: Path, target: int, ranks: int
 timestep {dt}
 fix nve all nve"""), 1, ranks * threads, seconds, warmup=10, folder=folder, every=10)
     md_rate = md.rate
+    # velocity-Verlet at the equal-accuracy timestep m* x dt (from the model's validation), the
+    # same atoms and cores: a run of its own, as neighbour-list rebuilds differ from dt's
+    md_star_rate = float("nan")
+    if m_star:
+        md_star_rate = speed.timed_deck(deck(units, style, data, rep, f"""include {inputs_dir()}/forcefields/{forcefield}.in
+timestep {m_star * dt}
+fix nve all nve"""), m_star, ranks * threads, seconds, warmup=10, folder=folder / f"m{m_star}", every=10).rate
 
     # the warm-up (2 inferences) includes the fused kernel's check against the TorchScript
     # forward() and TorchScript's profiling runs; the run after it is timed
@@ -196,6 +232,7 @@ fix ogn all ogn {model_path} {k} kernel {kernel} threads {threads} newton {newto
     return dict(system=system, n=n, k=k, ranks=ranks, threads=threads, newton=newton if ranks > 1 else "-",
                 balance=balance if ranks > 1 else "-",
                 cores=ranks * threads, edges_per_atom=edges / (n / ranks), md=md_rate, fix=fix_rate,
+                m_star=m_star or 0, md_star=md_star_rate,
                 python=python_rate, gflops=flops / (model_ms / 1e3) / 1e9, flops_per_pair=per_pair,
                 graph_ms=graph_ms, model_ms=model_ms, exchange_ms=exchange_ms, wait_ms=wait_ms,
                 bytes_per_atom=bytes_per_atom,
@@ -215,6 +252,7 @@ def fastest(runs: list) -> dict:
     run that timed it."""
     best = dict(max(runs, key=lambda r: r["fix"]))
     best["md"] = max(r["md"] for r in runs)
+    best["md_star"] = max(r["md_star"] for r in runs)
     timed = [r["python"] for r in runs if not np.isnan(r["python"])]
     best["python"] = max(timed) if timed else float("nan")
     return best
@@ -243,6 +281,7 @@ def print_row(r: dict, peak: float) -> None:
     print(f"{r['system']:<9} {r['n']:>6} {r['k']:>3} {r['ranks']:>5} {r['threads']:>4} {r['newton']:>5} "
           f"{r['balance']:>4} {r['edges_per_atom']:>10.1f} | "
           f"{r['md']:>15.3g} {r['fix']:>10.3g} {r['python']:>10.3g} | {r['fix'] / r['md']:>7.3f} "
+          f"{r['m_star'] or '-':>3} {r['fix'] / r['md_star']:>9.3f} "
           f"{r['fix'] / r['python']:>10.2f} | {r['gflops']:>7.1f} {r['gflops'] / peak:>6.2f} | "
           f"{r['flops_per_pair']:>9.0f} | {r['graph_ms']:>8.2f} {r['model_ms']:>8.2f} "
           f"{r['exchange_ms']:>8.2f} {r['wait_ms']:>7.2f} | {r['bytes_per_atom']:>10.0f}", flush=True)
@@ -274,6 +313,9 @@ def main(argv=None) -> int:
     p.add_argument("--python-up-to", type=int, default=20000,
                    help="time the Python rollout only up to this many atoms (default 20000)")
     p.add_argument("--models", type=Path, help="folder with <sys>/model.pt and <sys>/equilibrated.data")
+    p.add_argument("--validation", type=Path,
+                   help="folder with <sys>/summary.json, validate's output for the same model (e.g. results/): "
+                        "its equal-accuracy timestep m* sets a velocity-Verlet run at m* x dt")
     p.add_argument("--work", type=Path, default=Path("/tmp/ogn_benchmark"), help="scratch folder")
     args = p.parse_args(argv)
     if args.repeat < 1:
@@ -285,14 +327,15 @@ def main(argv=None) -> int:
           f"{peak['square']:.1f} for 1024^3", flush=True)
     header = (f"{'system':<9} {'N':>6} {'k':>3} {'ranks':>5} {'thr.':>4} {'newt.':>5} {'bal.':>4} "
               f"{'edges/atom':>10} | {'MD atom-steps/s':>15} "
-              f"{'fix ogn':>10} {'Python':>10} | {'fix/MD':>7} {'fix/Python':>10} | {'GFLOP/s':>7} {'/peak':>6} | "
+              f"{'fix ogn':>10} {'Python':>10} | {'fix/MD':>7} {'m*':>3} {'fix/MD m*':>9} {'fix/Python':>10} | {'GFLOP/s':>7} {'/peak':>6} | "
               f"{'FLOP/pair':>9} | {'graph ms':>8} {'model ms':>8} {'exch. ms':>8} {'wait ms':>7} | {'bytes/atom':>10}")
-    points = []
+    points, stars = [], {}
     for system in args.systems:
         if args.models:
             model, data = args.models / system / "model.pt", args.models / system / "equilibrated.data"
         else:
             model, data = prepare(system, args.work)
+        stars[system] = equal_accuracy_timestep(system, model, args.validation)
         for size in args.sizes:
             for ranks, threads, newton, balance in itertools.product(args.ranks, args.threads, args.newton,
                                                                      args.balance):
@@ -308,7 +351,8 @@ def main(argv=None) -> int:
             folder = args.work / system / f"n{size}_r{ranks}_t{threads}_newton{newton}_balance{balance}"
             # the Python rollout is timed in the first pass only
             runs[point].append(benchmark(system, model, data, size, ranks, threads, folder, args.kernel,
-                                         args.python_up_to if attempt == 0 else 0, newton, balance, args.seconds))
+                                         args.python_up_to if attempt == 0 else 0, newton, balance, args.seconds,
+                                         stars[system]))
             if args.repeat == 1:
                 if point == points[0]:
                     print(header)

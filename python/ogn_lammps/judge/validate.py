@@ -15,9 +15,15 @@ velocity-Verlet with the true potential at the model's stride, k x dt (what the 
 gives at that step). From the first frame of up to
 `--long-runs` trajectories, it also runs `--long` MD steps in NVE and reports lost atoms,
 the temperature against the reference's mean, the total energy with the true potential
-(the deck's real pair style) and its drift, and the net momentum. From that state it then times
+(the deck's real pair style) and its drift, and the net momentum.
+
+The user's own alternative, a bigger timestep (judge/verlet_ladder.py): from the same starts,
+LAMMPS velocity-Verlet at m x dt for m = 2, 3, 4, 5, 6, 8, 10, 15, 20, ... until it blows up,
+judged at the system's judged steps (or the longest checkpoint short of them); m* is the
+largest m with position and velocity RMSE both no worse than the model's (`--no-ladder`
+skips it). From the long run's state it then times
 fix ogn with `pair_style zero` (as a production run: no true potential at all) and LAMMPS
-velocity-Verlet at dt with the true potential, on the same ranks, a few seconds each
+velocity-Verlet at dt and at m* x dt with the true potential, on the same ranks, a few seconds each
 (`judge/speed.py`, the same measurement as `benchmarks/fix_ogn.py`). The NVE run's own speed
 is printed beside it, labelled: it evaluates the true potential every inference for thermo,
 which caps its speed-up at k for an expensive potential.
@@ -43,9 +49,10 @@ import numpy as np
 
 from ..atomic import atomic_write_bytes, save_figure
 from . import speed as timing
-from .contrast import nve_setup, run_nve
+from .contrast import run_nve
+from .verlet_ladder import equal_accuracy, ladder, verlet_path
 from ..data.dataset import Dataset
-from ..environment import deck_arguments, inputs_dir, run_lmp, start_lammps
+from ..environment import deck_arguments, inputs_dir, run_lmp
 from ..data.lammps_files import read_dump, read_thermo
 from ..model.model_file import ModelError, check_compatible, load
 from ..data import systems
@@ -101,39 +108,6 @@ def read_run(out: Path, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([f.positions for f in frames]), np.stack([f.velocities for f in frames])
 
 
-def verlet_path(data: Path, facts: dict, k: int, inferences: int, out: Path) -> tuple[np.ndarray, np.ndarray]:
-    """LAMMPS velocity-Verlet with the true potential at the model's stride, k x dt, from `data`
-    for `inferences` steps: the physics' own answer to the question the model answers (the
-    third baseline). Returns unwrapped positions and velocities after every step, sorted by id,
-    (inferences + 1, N, 3) each; NaN from where the run blew up."""
-    out.mkdir(parents=True, exist_ok=True)
-    dump = out / "trajectory.dump"
-    lmp = start_lammps()
-    try:
-        lmp.commands_list(nve_setup(data, facts, k * float(facts["dt"])) + [
-            # thermo every step: a blow-up (lost atoms) stops the run where it happens
-            "thermo 1", "thermo_modify lost error",
-            f"dump path all custom 1 {dump} id type xu yu zu vx vy vz",
-            "dump_modify path sort id format float %.12g", f"run {inferences}"])
-    except Exception as err:  # LAMMPS stops on a blown-up state ("Out of range atoms", ...): a result
-        reason = (str(err).strip().splitlines() or ["?"])[0][:200]
-        print(f"validate: velocity-Verlet at {k} x dt from {data} stopped: {reason}", file=sys.stderr)
-    finally:
-        lmp.close()
-    frames = []
-    try:
-        for frame in read_dump(dump):
-            frames.append(frame)
-    except Exception:  # the frame of the blow-up lacks the lost atoms: the ones before it count
-        pass
-    n_atoms = len(frames[0].ids) if frames else 0
-    x = np.full((inferences + 1, n_atoms, 3), np.nan)
-    v = np.full((inferences + 1, n_atoms, 3), np.nan)
-    for i, f in enumerate(frames[: inferences + 1]):
-        x[i], v[i] = f.positions, f.velocities
-    return x, v
-
-
 def checkpoints(k: int, horizon: int) -> dict[int, int]:
     """{MD steps: nominal} for the judged steps HORIZONS: each the multiple of k nearest to it
     (a tie goes up; at least k), up to `horizon`; where two share a multiple, the nearer names it."""
@@ -145,9 +119,11 @@ def checkpoints(k: int, horizon: int) -> dict[int, int]:
     return dict(sorted(found.items()))
 
 
-def measure_speed(model: Path, meta: dict, entry, data: Path, ranks: int, folder: Path, say, stable: int) -> dict:
+def measure_speed(model: Path, meta: dict, entry, data: Path, ranks: int, folder: Path, say, stable: int,
+                  m_star: int | None = None) -> dict:
     """fix ogn with pair_style zero and velocity-Verlet at dt with the true potential, from
-    `data` on `ranks` ranks each, timed for a few seconds (judge/speed.py). A model that
+    `data` on `ranks` ranks each, timed for a few seconds (judge/speed.py), and VV at m_star x
+    dt (the equal-accuracy timestep) where given. A model that
     diverges within those seconds is timed again over the `stable` inferences its NVE run held
     from the same state; `note` says so, or why there is no figure."""
     say(f"speed: fix ogn (pair_style zero) and velocity-Verlet at dt, {timing.SECONDS:g} s each on {ranks} rank(s)")
@@ -164,13 +140,19 @@ def measure_speed(model: Path, meta: dict, entry, data: Path, ranks: int, folder
             ogn = timing.fix_ogn(model, meta, entry, data, ranks, folder=folder / "ogn",
                                   max_inferences=max(1, stable - 2))  # after its 2 warm-up inferences
         vv = timing.verlet(entry, data, 1, ranks, folder=folder / "verlet")
+        star = timing.verlet(entry, data, m_star, ranks, folder=folder / f"verlet_{m_star}") if m_star else None
     except timing.SpeedError as err:
         say(f"speed: not measured: {err}")
         return dict(ogn_atom_steps_per_s=math.nan, ogn_ranks=ranks, verlet_atom_steps_per_s=math.nan,
-                    verlet_ranks=ranks, ratio=math.nan, ogn_inferences=0, verlet_steps=0,
+                    verlet_ranks=ranks, ratio=math.nan, ogn_inferences=0, verlet_steps=0, m_star=m_star,
+                    verlet_m_star_atom_steps_per_s=math.nan, equal_accuracy_ratio=math.nan,
                     note=f"not measured: {str(err).splitlines()[0][:300]}")
-    return dict(ogn_atom_steps_per_s=ogn.rate, ogn_ranks=ranks, verlet_atom_steps_per_s=vv.rate, verlet_ranks=ranks,
-                ratio=ogn.rate / vv.rate, ogn_inferences=ogn.steps, verlet_steps=vv.steps, note=note)
+    result = dict(ogn_atom_steps_per_s=ogn.rate, ogn_ranks=ranks, verlet_atom_steps_per_s=vv.rate, verlet_ranks=ranks,
+                  ratio=ogn.rate / vv.rate, ogn_inferences=ogn.steps, verlet_steps=vv.steps, note=note)
+    if star is not None:
+        result.update(m_star=m_star, verlet_m_star_atom_steps_per_s=star.rate,
+                      equal_accuracy_ratio=ogn.rate / star.rate)
+    return result
 
 
 def rmse(a: np.ndarray, b: np.ndarray) -> float:
@@ -183,7 +165,7 @@ def temperature(units: str, masses: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int | None = None, long: int = 2000,
-             long_runs: int = 1, ranks: int = 1, quiet: bool = False) -> dict:
+             long_runs: int = 1, ranks: int = 1, quiet: bool = False, verlet_ladder: bool = True) -> dict:
     if not Path(data).is_file():
         raise ValidateError(f"held-out dataset {data} not found (make it with the system's ground-truth deck and a "
                             "new -var seed, then python -m ogn_lammps.dataset)")
@@ -212,6 +194,7 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
         n_steps = max(horizons) // k
         curve_sum = np.zeros((n_steps + 1, len(CURVE_KEYS)))
         traced = None
+        ladder_starts = []
         for name in names:
             traj = ds.trajectory("test", name)
             n_frames = len(traj["positions"])
@@ -237,6 +220,8 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
                     errs[i] = [rmse(xs[i], xt), rmse(vs[i], vt), rmse(x0, xt), rmse(v0, vt),
                                rmse(x0 + v0 * i * k * ds.dt, xt), rmse(v0, vt), rmse(xl[i], xt), rmse(vl[i], vt)]
                 curve_sum += errs
+                ladder_starts.append(dict(data=folder / "start.data", positions=traj["positions"][start:start + max(horizons) + 1],
+                                          velocities=traj["velocities"][start:start + max(horizons) + 1]))
                 if traced is None:
                     atoms = np.random.default_rng(0).choice(len(ds.ids), size=min(N_TRACED, len(ds.ids)), replace=False)
                     n_trace = max(1, min(n_steps, entry.judge_steps // k))
@@ -250,6 +235,14 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
         curve_mean = curve_sum / (len(rows) // len(horizons))
         curve = [dict(md_steps=i * k, **dict(zip(CURVE_KEYS, map(float, row)))) for i, row in enumerate(curve_mean)]
         table = {h: dict(zip(CURVE_KEYS, map(float, curve_mean[h // k]))) for h in horizons}
+        # the user's own alternative: velocity-Verlet at m x dt from the same states, judged
+        # where the model is (the system's judged steps, or the longest checkpoint short of them)
+        at_or_below = [h for h in horizons if h <= entry.judge_steps]
+        judged = max(at_or_below) if at_or_below else min(horizons)
+        rungs = ladder(ladder_starts, entry.facts(), judged, out / "runs" / "ladder", say) if verlet_ladder else []
+        m_star = equal_accuracy(rungs, table[judged]["pos"], table[judged]["vel"]) if verlet_ladder else None
+        if verlet_ladder:
+            say(f"equal-accuracy timestep at {judged} MD steps: {m_star} x dt")
         long_results = []
         for name in names[:long_runs] if long else []:
             traj = ds.trajectory("test", name)
@@ -277,7 +270,7 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
                       for label, multiple in (("dt", 1), ("k_dt", k))}
             loop = re.findall(r"Loop time of ([\d.eE+-]+) on (\d+) procs for (\d+) steps", log)
             ogn_seconds = float(loop[-1][0]) if loop else float("nan")
-            speed = measure_speed(model, meta, entry, folder / "start.data", ranks, folder / "speed", say, n_inf)
+            speed = measure_speed(model, meta, entry, folder / "start.data", ranks, folder / "speed", say, n_inf, m_star)
             speed["ogn_with_true_potential_atom_steps_per_s"] = n * long / ogn_seconds
             per_atom = 1.0 if ds.units == "lj" else 1.0 / n  # thermo normalizes in lj units only
             t_model = temperature(ds.units, masses, vs)
@@ -319,6 +312,8 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
                "units": entry.units, "length_unit": entry.length_unit, "velocity_unit": entry.velocity_unit,
                "ranks": ranks, "starts": len(rows) // len(horizons), "rmse": {str(h): v for h, v in table.items()},
                "nominal_steps": {str(h): nominal[h] for h in horizons},
+               "equal_accuracy": dict(md_steps=judged, pos=table[judged]["pos"], vel=table[judged]["vel"], ladder=rungs,
+                                      m_star=m_star) if verlet_ladder else None,
                "long": [{key: value for key, value in r.items() if not isinstance(value, list)} for r in long_results]}
     series = {"curve": curve, "traced": traced,
               "long": [{key: value for key, value in r.items() if isinstance(value, list)} | {"trajectory": r["trajectory"]}
@@ -348,6 +343,13 @@ def format_summary(summary: dict) -> str:
         lines.append(f"{label:>8} | {r['pos']:>13.4g} {r['pos_static']:>8.4g} {r['pos_free']:>8.4g} "
                      f"{vv(r.get('pos_verlet', float('nan')))} | {r['vel']:>13.4g} {r['vel_static']:>8.4g} "
                      f"{r['vel_free']:>8.4g} {vv(r.get('vel_verlet', float('nan')))}")
+    ea = summary.get("equal_accuracy")
+    if ea:
+        rungs = "; ".join(f"{r['m']}x " + ("blew up" if r["blew_up"] else f"{r['pos']:.3g} / {r['vel']:.3g}")
+                          + (f" (at {r['md_steps']})" if r["md_steps"] != ea["md_steps"] else "") for r in ea["ladder"])
+        lines.append(f"velocity-Verlet at m x dt, position / velocity RMSE at {ea['md_steps']} MD steps: {rungs or 'none'}")
+        lines.append(f"  fix ogn {ea['pos']:.3g} / {ea['vel']:.3g}: equal-accuracy timestep m* = {ea['m_star']} "
+                     "(the largest m with both no worse than fix ogn's)")
     for r in summary["long"]:
         if r["stopped"]:
             lines.append(f"{r['trajectory']}, {r['md_steps']} MD steps: STOPPED: {r['stopped']}")
@@ -366,6 +368,10 @@ def format_summary(summary: dict) -> str:
             lines.append(f"    speed: fix ogn (pair_style zero) {s['ogn_atom_steps_per_s']:.4g} MD-equivalent atom-steps/s, "
                          f"velocity-Verlet at dt {s['verlet_atom_steps_per_s']:.4g}, both on {s['ogn_ranks']} rank(s): "
                          f"ratio {s['ratio']:.3g}" + (f" ({s['note']})" if s.get("note") else ""))
+            if s.get("m_star"):
+                lines.append(f"    equal accuracy: velocity-Verlet at m* x dt = {s['m_star']} x dt "
+                             f"{s['verlet_m_star_atom_steps_per_s']:.4g} MD-equivalent atom-steps/s: fix ogn / VV at "
+                             f"m* x dt {s['equal_accuracy_ratio']:.3g}")
             if "ogn_with_true_potential_atom_steps_per_s" in s:
                 lines.append(f"    (the NVE run above, which evaluates the true potential every inference for thermo: "
                              f"{s['ogn_with_true_potential_atom_steps_per_s']:.4g}, "
@@ -456,11 +462,13 @@ def main(argv=None) -> int:
     p.add_argument("--long", type=int, default=2000, help="MD steps of the long NVE run (0: none)")
     p.add_argument("--long-runs", type=int, default=1, help="trajectories with a long run (default 1)")
     p.add_argument("--ranks", type=int, default=1, help="MPI ranks for fix ogn")
+    p.add_argument("--no-ladder", action="store_true",
+                   help="skip velocity-Verlet at m x dt (the equal-accuracy timestep m* and its speed)")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
     try:
         validate(args.model, args.data, args.output, args.starts, args.horizon, args.long, args.long_runs,
-                 args.ranks, args.quiet)
+                 args.ranks, args.quiet, verlet_ladder=not args.no_ladder)
     except (ValidateError, ModelError) as err:
         print(f"validate: error: {err}", file=sys.stderr)
         return 2
