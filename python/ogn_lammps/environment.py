@@ -11,6 +11,7 @@ line back.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -73,6 +74,14 @@ def lammps_plugin_entry() -> str:
 
 
 INPUTS_VARIABLE = "OGN_LAMMPS_INPUTS"
+
+# one line per `run` on LAMMPS's screen output: (seconds, ranks, steps, atoms)
+LOOP = re.compile(r"Loop time of ([\d.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms")
+
+
+def loop_times(output: str) -> list[tuple[float, int, int]]:
+    """(seconds, steps, atoms) of every run in LAMMPS's screen output, in order."""
+    return [(float(t), int(n), int(a)) for t, _, n, a in LOOP.findall(output)]
 
 
 def inputs_location() -> tuple[Path, str]:

@@ -15,13 +15,12 @@ microseconds per atom-step) and, with --minutes, the `-var` settings that fit th
 from __future__ import annotations
 
 import math
-import re
 import shlex
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..environment import inputs_dir, run_lmp
+from ..environment import inputs_dir, loop_times, run_lmp
 from .systems import get
 
 # The run lengths of the ground-truth decks and their lib/ includes, in MD steps. The probe
@@ -29,7 +28,6 @@ from .systems import get
 STEP_VARIABLES = ("npre", "neq", "nwin", "nquench", "nglass", "nsteps")
 # the probe aims at this much loop time: long enough for the timer, short for an MLIP
 PROBE_SECONDS = 1.0
-LOOP = re.compile(r"Loop time of ([\d.eE+-]+) on (\d+) procs for (\d+) steps with (\d+) atoms")
 
 
 class PlanError(RuntimeError):
@@ -82,7 +80,7 @@ def run_probe(system: str, settings: dict[str, str], scale: int, ranks: int) -> 
         run = run_lmp(args, ranks, cwd=scratch)
     if run.error:
         raise PlanError(f"the probe of {deck} (run lengths / {scale}) failed: {run.error}")
-    loops = [(float(s), int(n), int(a)) for s, _, n, a in LOOP.findall(run.stdout)]
+    loops = loop_times(run.stdout)
     if not loops:
         raise PlanError(f"the probe of {deck} printed no 'Loop time' line: is its screen output off?")
     return Probe(scale, run.seconds, loops)

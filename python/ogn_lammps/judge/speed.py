@@ -13,16 +13,14 @@ Used by `ogn_lammps.validate` and `benchmarks/fix_ogn.py`, so both print the sam
 
 from __future__ import annotations
 
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..environment import inputs_dir, run_lmp
+from ..environment import inputs_dir, loop_times, run_lmp
 
 # long enough for the timer and the start of a run, short beside a validation
 SECONDS = 2.0
-LOOP = re.compile(r"Loop time of ([\d.eE+-]+) on \d+ procs for (\d+) steps with (\d+) atoms")
 
 
 class SpeedError(RuntimeError):
@@ -57,13 +55,13 @@ def timed_deck(setup: str, md_per_step: int, ranks: int = 1, seconds: float = SE
         run = run_lmp(["-in", where / "in.speed", "-nocite", "-log", "none"], ranks, cwd=where)
     if run.error:
         raise SpeedError(f"timed run failed: {run.error}")
-    loops = LOOP.findall(run.stdout)
+    loops = loop_times(run.stdout)
     if len(loops) < 2:
         raise SpeedError(f"timed run printed {len(loops)} 'Loop time' line(s), expected 2:\n{run.stdout[-1500:]}")
     loop, steps, atoms = loops[-1]
-    if int(steps) == 0 or float(loop) <= 0:
+    if steps == 0 or loop <= 0:
         raise SpeedError(f"timed run ran {steps} steps in {loop} s")
-    return Timed(float(loop), int(steps), int(atoms), md_per_step, run.stdout + run.stderr)
+    return Timed(loop, steps, atoms, md_per_step, run.stdout + run.stderr)
 
 
 def state(units: str, atom_style: str, data: Path, replicate: tuple[int, int, int] = (1, 1, 1)) -> str:

@@ -140,7 +140,9 @@ def measure_speed(model: Path, meta: dict, entry, data: Path, ranks: int, folder
             ogn = timing.fix_ogn(model, meta, entry, data, ranks, folder=folder / "ogn",
                                   max_inferences=max(1, stable - 2))  # after its 2 warm-up inferences
         vv = timing.verlet(entry, data, 1, ranks, folder=folder / "verlet")
-        star = timing.verlet(entry, data, m_star, ranks, folder=folder / f"verlet_{m_star}") if m_star else None
+        # m* = 1: velocity-Verlet at dt is itself the equal-accuracy run
+        star = (vv if m_star == 1 else timing.verlet(entry, data, m_star, ranks, folder=folder / f"verlet_{m_star}")) \
+            if m_star else None
     except timing.SpeedError as err:
         say(f"speed: not measured: {err}")
         return dict(ogn_atom_steps_per_s=math.nan, ogn_ranks=ranks, verlet_atom_steps_per_s=math.nan,
@@ -176,7 +178,7 @@ def validate(model: Path, data: Path, out: Path, starts: int = 2, horizon: int |
     nominal = checkpoints(k, horizon)
     horizons = list(nominal)
     if not horizons:
-        raise ValidateError(f"--horizon {horizon}: shorter than the first checkpoint, {max(k, k * math.floor(25 / k + 0.5))} "
+        raise ValidateError(f"--horizon {horizon}: shorter than the first checkpoint, {min(checkpoints(k, 10 ** 9))} "
                             f"MD steps (the multiple of k = {k} nearest 25)")
     out.mkdir(parents=True, exist_ok=True)
     say = (lambda *a: None) if quiet else (lambda msg: print(f"validate: {msg}", file=sys.stderr, flush=True))
