@@ -143,9 +143,14 @@ def test_results_writes_the_report_and_names_what_is_missing(impulse_run, tiny_d
     (data / "lj_heldout" / "dataset.h5").write_bytes(tiny_dataset.read_bytes())
     doc = tmp_path / "docs" / "results.md"
     args = ["--systems", "lj", "si", "--models", models, "--data", data, "--work", tmp_path / "work", "--doc", doc,
-            "--starts", 1, "--long-runs", 1, "--long", 20, "--horizon", 25, "--size-systems", "--no-loss-vs-k"]
+            "--starts", 1, "--long-runs", 1, "--long", 20, "--horizon", 25, "--no-loss-vs-k"]
+    # the studies' block, as `results studies` last wrote it, survives the report's rewrite
+    from ogn_lammps.judge.studies.report import BEGIN, END
+    doc.parent.mkdir(parents=True)
+    doc.write_text(f"# old report\n\n{BEGIN}\nthe studies as they were\n{END}\n")
     run_module("results", *args)
     text = doc.read_text()
+    assert f"{BEGIN}\nthe studies as they were\n{END}" in text and "# old report" not in text
     assert "## Loss against k for the liquid and the glass (paper Fig. 5C, S9-S10)\n\nNot measured in this run" in text
     assert "## Kob-Andersen LJ A80B20 liquid (`lj`)" in text
     assert "No RMSE at 100 MD steps" in text  # the tiny trajectory is 30 MD steps long

@@ -2,14 +2,17 @@
 
     python -m ogn_lammps.results                      # all systems with a model and held-out data
     python -m ogn_lammps.results --systems lj sio2 --rerun
+    python -m ogn_lammps.results studies [--only s5 s6 s7 s8 s11]   # the supplement's studies
 
 For each registered system with `models/<sys>_fast.pt` and held-out data
 `data/<sys>_heldout/dataset.h5` (independent seeds, see the command printed when it is
 missing), `ogn_lammps.validate` runs fix ogn from held-out states: RMSE against MD steps
 with static, free-flight and velocity-Verlet-at-k-dt baselines (paper Fig. 2C, 3C, S3), paths of a few atoms
 (Fig. 2B, 3B), and 2000 MD steps of NVE with temperature, total energy, RMS displacement
-and momentum beside velocity-Verlet at dt and at k x dt (Fig. 4B, S4). For the systems of
-`--size-systems`, the model also runs on 8x and 27x replicated boxes (Fig. S5). Validation
+and momentum beside velocity-Verlet at dt and at k x dt (Fig. 4B, S4). The supplement's
+studies (size, temperature, density, depth, the glass's fictive temperature: ESI S5-S8, S11)
+are `python -m ogn_lammps.results studies` (judge/studies/); this command keeps their block of
+the report as they last wrote it. Validation
 outputs are reused while newer than the model and the data and of this version's format
 (`--rerun` redoes them). Writes
 docs/results.md and its plots under docs/img/results/, atomically.
@@ -31,38 +34,13 @@ from . import loss_vs_k
 
 from ..data import systems
 from ..atomic import atomic_write_bytes
-from ..data.dataset import build as build_dataset
-from ..environment import deck_arguments, inputs_dir, lmp_command, run_lmp
+from .studies import report as studies_report
+from .heldout import HELDOUT_SEED, HeldoutError, heldout_command, make_heldout
 from ..model.model_file import load
 from .validate import ValidateError, validate
 
-HELDOUT_SEED = 2026
 # the paper's own numbers where its text gives them (section 2.2: LJ at 100 MD steps)
 PAPER = {"lj": "0.03 / 0.32"}
-
-
-def heldout_arguments(system: str, folder: Path, rep: int = 1, ntest: int = 2, nsteps: int = 2000) -> list[str]:
-    """The ground-truth deck's arguments for held-out data: seeds no training used."""
-    variables = {"inputs": inputs_dir(), "out": folder, "seed": HELDOUT_SEED + rep - 1, "ntrain": 0, "ntest": ntest,
-                 "nsteps": nsteps}
-    return deck_arguments(inputs_dir() / f"{system}_ground_truth.in", variables | ({"rep": rep} if rep > 1 else {}))
-
-
-def heldout_command(system: str, folder: Path, rep: int = 1, ntest: int = 2, nsteps: int = 2000) -> list[str]:
-    """The whole `lmp` command line of `heldout_arguments`, as printed for the reader."""
-    return lmp_command() + heldout_arguments(system, folder, rep, ntest, nsteps)
-
-
-def make_heldout(system: str, folder: Path, rep: int, ntest: int, nsteps: int) -> Path:
-    data = folder / "dataset.h5"
-    if data.is_file():
-        return data
-    say(f"{system}: held-out ground truth x{rep ** 3} atoms ({ntest} trajectories of {nsteps} MD steps) -> {folder}")
-    run = run_lmp(heldout_arguments(system, folder, rep, ntest, nsteps))
-    if run.error:
-        raise ValidateError(f"{system}: held-out ground truth failed: {run.error}")
-    build_dataset(folder, quiet=True)
-    return data
 
 
 def say(message: str) -> None:
@@ -258,6 +236,9 @@ def loss_vs_k_section(args, img_dir: Path) -> list[str]:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    if argv[:1] == ["studies"]:
+        return studies_report.main(argv[1:])
     p = argparse.ArgumentParser(prog="python -m ogn_lammps.results", description=__doc__.splitlines()[0])
     p.add_argument("--systems", nargs="+", default=list(systems.names()), choices=list(systems.names()))
     p.add_argument("--models", type=Path, default=Path("models"))
@@ -268,7 +249,6 @@ def main(argv=None) -> int:
     p.add_argument("--long-runs", type=int, default=2)
     p.add_argument("--long", type=int, default=2000, help="MD steps of the NVE runs (default 2000)")
     p.add_argument("--horizon", type=int, default=None, help="MD steps of the short runs (default: validate's)")
-    p.add_argument("--size-systems", nargs="*", default=["lj"], help="systems also run on 8x and 27x boxes")
     p.add_argument("--rerun", action="store_true", help="validate again even where outputs are newer than the inputs")
     p.add_argument("--no-loss-vs-k", action="store_true",
                    help="leave out the loss against k (python -m ogn_lammps.loss_vs_k: 10 trainings of 2 min)")
@@ -278,7 +258,7 @@ def main(argv=None) -> int:
 
     img_dir = args.doc.parent / "img" / "results"
     img_dir.mkdir(parents=True, exist_ok=True)
-    table, sections, sizes, missing, strides, equal = [], [], [], [], [], []
+    table, sections, missing, strides, equal = [], [], [], [], []
     for name in args.systems:
         entry = systems.get(name)
         model = args.models / f"{name}_fast.pt"
@@ -293,7 +273,11 @@ def main(argv=None) -> int:
                                f"`{' '.join(heldout_command(name, folder)[1:]).replace(sys.executable, 'python')}` "
                                f"then `python -m ogn_lammps.dataset {folder}`, or pass --make-heldout).")
                 continue
-            make_heldout(name, folder, 1, 2, 2000)
+            try:
+                make_heldout(name, folder, 1, 2, 2000)
+            except HeldoutError as err:
+                missing.append(f"- `{name}`: {err}")
+                continue
         data = folder / "dataset.h5"
         try:
             s = judge(name, model, data, args.work / name, args.rerun, args.starts, args.long_runs, args.long,
@@ -338,21 +322,6 @@ def main(argv=None) -> int:
                 + (", ".join(f"{100 * d:+.1f}%" for d in temps) or "stopped")
                 + f" | {meta.get('test_loss', float('nan')):.2g} | {PAPER.get(name, '< 0.1 cage, < 0.1 v (Fig. 3C)')} |")
             strides.append(stride_note(name, s, r))
-        if name in args.size_systems:
-            for rep in (2, 3):
-                sized = make_heldout(name, args.data / f"{name}_heldout_x{rep ** 3}", rep, 1, 200) if args.make_heldout \
-                    or (args.data / f"{name}_heldout_x{rep ** 3}" / "dataset.h5").is_file() else None
-                if sized is None:
-                    sizes.append(f"| {name} | x{rep ** 3} | (no data: pass --make-heldout) | | |")
-                    continue
-                ss = judge(f"{name} x{rep ** 3}", model, sized, args.work / f"{name}_x{rep ** 3}", args.rerun, 2, 0, 0,
-                           args.horizon)
-                r100, r1 = ss["rmse"].get(js), s["rmse"].get(js)
-                if r100 is None or r1 is None:
-                    sizes.append(f"| {name} | x{rep ** 3} | (no RMSE at {js} MD steps) | | |")
-                    continue
-                sizes.append(f"| {name} | x{rep ** 3} | {fmt(r100['pos'])} / {fmt(r100['vel'])} | "
-                             f"{fmt(r1['pos'])} / {fmt(r1['vel'])} | {ss['starts']} |")
 
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     doc = ["# Results: the shipped models against LAMMPS and the paper", "",
@@ -378,15 +347,12 @@ def main(argv=None) -> int:
     doc += EQUAL_ACCURACY_HEADER + equal + [""]
     if missing:
         doc += ["Not in this report:", ""] + missing + [""]
-    if sizes:
-        doc += ["## Size generalization (paper Fig. S5)", "",
-                "The model trained at paper size, run on replicated boxes made by the ground-truth deck (`-var rep`, "
-                "new velocities, held-out seeds), position / velocity RMSE at the judged horizon:", "",
-                "| system | box | replicated | paper size | starts |", "|---|---|---|---|---|"] + sizes + [""]
     doc += ["## Paper OGN against the structured OGN at equal minutes", "",
             "See [ablation.md](ablation.md): LJ, 8 training minutes each, through fix ogn on held-out states.", ""]
     doc += loss_vs_k_section(args, img_dir)
     doc += sections
+    # the supplement's studies keep the block their own command last wrote
+    doc += [""] + studies_report.existing_block(args.doc)
     atomic_write_bytes(args.doc, "\n".join(doc).encode())
     say(f"wrote {args.doc} and {img_dir}/")
     return 0
