@@ -53,23 +53,36 @@ def test_the_holding_range_runs_out_from_the_training_point():
     assert state_points.holding_range(rows, 3.0) == (3.0, 3.0)
 
 
-def summary(pos: float, vel: float, t_model: float, t_ref: float, stopped: str = "") -> dict:
-    """The parts of a validate summary.json that a state point reads."""
+def summary(pos: float, vel: float, t_model: float, t_ref: float, stopped: str = "", v_scale: float = 1.7320508) -> dict:
+    """The parts of a validate summary.json that a state point reads (v_scale: at the registry's T)."""
     long = dict(stopped=stopped) if stopped else dict(stopped="", temperature_mean=t_model,
                                                          temperature_reference=t_ref)
-    return {"rmse": {"100": dict(pos=pos, vel=vel, pos_static=0.3, vel_static=2.4)}, "velocity_scale": 1.7320508,
+    return {"rmse": {"100": dict(pos=pos, vel=vel, pos_static=0.3, vel_static=2.4)}, "velocity_scale": v_scale,
             "long": [long]}
 
 
+def test_accuracy_targets_are_the_reports():
+    from ogn_lammps.data import systems
+    si, lj = systems.get("si"), systems.get("lj")
+    assert si.accuracy_targets(2.0, 7.7) == pytest.approx((0.2, 0.77))
+    assert lj.accuracy_targets(0.4, 1.73) == pytest.approx((0.04, 0.4))  # the paper's LJ numbers (section 2.2)
+    assert lj.accuracy_targets(0.4, 2.24, 5.0) == pytest.approx((0.04, 0.4 * math.sqrt(5 / 3)))
+
+
 def test_a_state_point_is_judged_at_its_own_temperature():
-    # LJ: cage 0.4, trained at T = 3.0 where sqrt(kT/m) = sqrt(3); at T = 5 the scale is sqrt(5)
-    row = state_points.point_row("lj", "temperature", 5.0, summary(0.03, 0.22, 5.1, 5.0))
-    assert row["velocity_scale"] == pytest.approx(math.sqrt(5.0), rel=1e-6)
-    assert row["long_temperature_deviation"] == pytest.approx(0.02)
+    # silicon, trained at 2000 K where sqrt(kT/m) = 7.69 A/ps: at 1200 K it is 7.69 sqrt(0.6) = 5.96
+    row = state_points.point_row("si", "temperature", 1200.0, summary(0.1, 0.55, 1220.0, 1200.0, v_scale=7.69))
+    assert row["velocity_scale"] == pytest.approx(7.69 * math.sqrt(0.6), rel=1e-6)
+    assert row["pos_target"] == pytest.approx(0.2) and row["vel_target"] == pytest.approx(0.596, rel=1e-3)
+    assert row["long_temperature_deviation"] == pytest.approx(1220 / 1200 - 1)
     assert row["holds"]
-    # 0.2 is within 0.1 sqrt(5) = 0.224, not within 0.1 sqrt(1) = 0.1
-    assert not state_points.point_row("lj", "temperature", 1.0, summary(0.03, 0.2, 1.0, 1.0))["holds"]
-    assert not state_points.point_row("lj", "temperature", 3.0, summary(0.041, 0.1, 3.0, 3.0))["holds"]  # > 0.1 cage
+    # 0.65 A/ps is within 0.1 x 7.69 at 2000 K, not within 0.596 at 1200 K
+    assert not state_points.point_row("si", "temperature", 1200.0, summary(0.1, 0.65, 1200, 1200, v_scale=7.69))["holds"]
+    assert state_points.point_row("si", "temperature", 2000.0, summary(0.1, 0.65, 2000, 2000, v_scale=7.69))["holds"]
+    # LJ: the paper's 0.04 / 0.4, the velocity's scaled by sqrt(T / 3)
+    assert state_points.point_row("lj", "temperature", 5.0, summary(0.03, 0.5, 5.0, 5.0))["holds"]
+    assert not state_points.point_row("lj", "temperature", 3.0, summary(0.03, 0.5, 3.0, 3.0))["holds"]
+    assert not state_points.point_row("lj", "temperature", 3.0, summary(0.041, 0.1, 3.0, 3.0))["holds"]  # > 0.04
     assert not state_points.point_row("lj", "temperature", 3.0, summary(0.01, 0.1, 3.2, 3.0))["holds"]  # T +6.7%
     stopped = state_points.point_row("lj", "rho", 0.96, summary(0.01, 0.1, 0, 0, "fix ogn: ... (MD step 1234) ..."))
     assert not stopped["holds"] and stopped["diverged_md_step"] == 1234

@@ -310,9 +310,8 @@ def main(argv=None) -> int:
                 cage = sum(plateaus) / len(plateaus) if plateaus else float("nan")
                 cage_note = " (measured)"
             v_scale = s["velocity_scale"]
-            ok_pos, ok_vel = r["pos"] <= 0.1 * cage, r["vel"] <= 0.1 * v_scale
-            if name == "lj":  # the LJ targets are the paper's numbers
-                ok_pos, ok_vel = r["pos"] <= 0.04, r["vel"] <= 0.4
+            pos_target, vel_target = entry.accuracy_targets(cage, v_scale)
+            ok_pos, ok_vel = r["pos"] <= pos_target, r["vel"] <= vel_target
             temps = [run["temperature_mean"] / run["temperature_reference"] - 1 for run in s["long"] if not run.get("stopped")]
             table.append(
                 f"| {name} | {s['k']} | {js} | {fmt(r['pos'])} ({fmt(r['pos_static'])}, {fmt(r['pos_free'])}, "

@@ -29,7 +29,11 @@ def render(ctx: Context) -> list[str]:
     for name, study in STUDIES.items():
         path = study.summary_path(ctx)
         if path.is_file():
-            lines += study.section(json.loads(path.read_text()), ctx)
+            try:
+                lines += study.section(json.loads(path.read_text()), ctx)
+            except KeyError as err:  # a summary of an earlier version's format
+                lines += [f"## {study.title}", "", f"`{path}` lacks {err} (an earlier version wrote it): "
+                          f"`python -m ogn_lammps.results studies --only {name}` judges it again.", ""]
         else:
             lines += [f"## {study.title}", "", f"Not measured yet: `python -m ogn_lammps.results studies --only {name}`.",
                       ""]
