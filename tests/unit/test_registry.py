@@ -137,6 +137,8 @@ def test_the_deck_defaults_are_its_index_variables():
     assert (defaults["ntrain"], defaults["ntest"], defaults["nsteps"], defaults["neq"], defaults["nwin"]) == \
         ("10", "2", "1000", "10000", "500")
     assert "N" not in defaults  # an equal-style variable is not a setting
+    # `temperature index ${T}` derives from the registry: passed back as -var it would read "${T}"
+    assert "temperature" not in defaults and defaults["density"] == "2.53"
 
 
 def test_a_plan_scales_the_probe_and_fits_a_budget():

@@ -45,7 +45,9 @@ def deck_defaults(deck: Path) -> dict[str, str]:
         if not raw.startswith("variable"):
             continue  # multi-line strings (system.json) are not settings
         words = shlex.split(raw.split("#", 1)[0])
-        if len(words) == 4 and words[0] == "variable" and words[2] == "index":
+        # a default that names another variable (`temperature index ${T}`) is derived, not a
+        # setting: passed back as -var it would read the literal text
+        if len(words) == 4 and words[0] == "variable" and words[2] == "index" and "$" not in words[3]:
             values[words[1]] = words[3]
     return values
 
