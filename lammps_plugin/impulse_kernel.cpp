@@ -62,6 +62,12 @@ ImpulseKernel::ImpulseKernel(const torch::jit::Module &model)
   wt.n_mom = model.hasattr("n_mom") ? (int) model.attr("n_mom").toInt() : 0;
   // and those before the end moments have no end_mom
   wt.end_mom = wt.n_mom > 0 && model.hasattr("end_mom") && model.attr("end_mom").toInt() > 0;
+  // rank-3 moments (M3) are TorchScript only: the fix falls back to forward() with this reason
+  if (wt.n_mom > 0 && model.hasattr("mom_rank") && model.attr("mom_rank").toInt() != 2)
+    throw std::runtime_error("angular moments of rank " + std::to_string(model.attr("mom_rank").toInt()) +
+                             " (the fused kernel has rank 2)");
+  if (wt.n_mom > 0 && model.hasattr("mom_inv") && model.attr("mom_inv").toInt() > 0)
+    throw std::runtime_error("moment invariants (moment_invariants = true) are not in the fused kernel");
   if (wt.n_types < 1 || wt.n_rbf < 2 || wt.n_pairs != wt.n_types * (wt.n_types + 1) / 2 || nstages < 1)
     throw std::runtime_error("unexpected shape: n_types " + std::to_string(wt.n_types) + ", n_rbf " +
                              std::to_string(wt.n_rbf) + ", n_pairs " + std::to_string(wt.n_pairs) + ", stages " +

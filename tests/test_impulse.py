@@ -40,14 +40,17 @@ def frame(tiny_dataset):
                     masses=np.asarray(ds.masses, dtype=float))
 
 
-@pytest.fixture(scope="module", params=[(0, False), (3, False), (3, True)], ids=["pairs", "moments", "end_moments"])
+@pytest.fixture(scope="module", params=[(0, False, 2, False), (3, False, 2, False), (3, True, 2, False),
+                                        (3, True, 3, False), (3, True, 3, True)],
+                ids=["pairs", "moments", "end_moments", "rank3", "invariants"])
 def model(frame, request):
     """An untrained model with weights large enough that every term matters; unequal masses;
-    without and with angular moments (3 radial channels), and with the moments of the
-    predicted end geometry in the later stages."""
+    without and with angular moments (3 radial channels), with the moments of the predicted
+    end geometry in the later stages, and with rank-3 moments as well."""
     torch.manual_seed(3)
-    moments, end = request.param
-    m = build("impulse", {"stages": 3, "width": 32, "n_rbf": 8, "moments": moments, "end_moments": end},
+    moments, end, rank, invariants = request.param
+    m = build("impulse", {"stages": 3, "width": 32, "n_rbf": 8, "moments": moments, "end_moments": end,
+                          "moment_rank": rank, "moment_invariants": invariants},
               dict(SYSTEM, masses=[1.0, 2.5]))
     with torch.no_grad():
         m.r_min.fill_(0.7)
@@ -140,7 +143,7 @@ def test_half_pairs_and_stages_compute_the_same_function(model, frame):
     with torch.no_grad():
         # every ordered pair evaluated: the sum the impulses define
         moments = model._full_moments(len(inputs[0]), inputs[2], inputs[3])
-        assert moments.shape == (len(inputs[0]), 10 * model.n_mom)
+        assert moments.shape == (len(inputs[0]), (10 if model.mom_rank == 2 else 20) * model.n_mom)
         full = model._run(inputs[0], inputs[1], inputs[2], inputs[3], False, moments, inputs[2], inputs[3])
         # forward(), as exported: each unordered pair once
         exported = model(*inputs)
@@ -206,6 +209,35 @@ def test_angular_moments_of_a_known_neighbourhood():
                                             -g - g2 / 2 ** 0.5, g2 / 2 ** 0.5, 0], atol=1e-12)
 
 
+def test_rank_3_moments_of_a_known_neighbourhood():
+    """Rank 3 appends M3 = sum_j g u u u after [M0, M2, M1]: atom 0 with neighbours at +x and
+    +y has M3 xxx = yyy = g and no other component; the first ten columns are rank 2's."""
+    m2 = build("impulse", {"stages": 1, "width": 4, "n_rbf": 2, "moments": 1}, SYSTEM).double()
+    m3 = build("impulse", {"stages": 1, "width": 4, "n_rbf": 2, "moments": 1, "moment_rank": 3}, SYSTEM).double()
+    x = np.array([[10.0, 10.0, 10.0], [11.0, 10.0, 10.0], [10.0, 11.0, 10.0]])
+    inputs = model_inputs(np.array([1, 1, 2]), x, np.zeros((3, 3)), np.full(3, 20.0), 2.5)
+    with torch.no_grad():
+        a = m2.angular_moments(3, inputs[2], inputs[3]).numpy()
+        b = m3.angular_moments(3, inputs[2], inputs[3]).numpy()
+    assert b.shape == (3, 20)
+    np.testing.assert_allclose(b[:, :10], a, atol=1e-12)
+    g = (1 - 0.16) ** 2
+    # (xxx, yyy, zzz, xxy, xxz, xyy, yyz, xzz, yzz, xyz)
+    np.testing.assert_allclose(b[0, 10:], [g, g, 0, 0, 0, 0, 0, 0, 0, 0], atol=1e-12)
+    # atom 2 sees atom 0 along -y and atom 1 along (1, -1, 0) / sqrt(2)
+    g2 = (1 - 2 / 6.25) ** 2
+    h = g2 / 2 ** 1.5
+    np.testing.assert_allclose(b[2, 10:], [h, -g - h, 0, -h, 0, h, 0, 0, 0, 0], atol=1e-12)
+    # the full invariants of atom 0: |M1|^2 = M2 : M2 = M3 : M3 = 2 g^2; a pair (0, 0) sees their
+    # sums and products
+    m3.config.moment_invariants = True
+    m3.mom_inv = 1
+    norms = m3._norm_features(torch.as_tensor(b), torch.tensor([0]), torch.tensor([0])).numpy()
+    np.testing.assert_allclose(norms[0], [4 * g * g] * 3 + [4 * g ** 4] * 3, rtol=1e-12)
+    with pytest.raises(ValueError, match="moment_rank = 4, expected 2 or 3"):
+        build("impulse", {"moments": 1, "moment_rank": 4}, SYSTEM)
+
+
 def test_each_stage_matters(model, frame):
     """The corrector stages change the prediction: they are not dead weight."""
     inputs = model_inputs(frame["types"], frame["x"], frame["v"], frame["lengths"], 2.5)
@@ -215,7 +247,7 @@ def test_each_stage_matters(model, frame):
         outputs = []
         for index in range(model.program()["stages"]):
             nodes, _ = model.stage(index, inputs[0], nodes, torch.zeros(0), inputs[2], inputs[3])
-            if nodes.shape[1] == 9 + 10 * model.n_mom:    # a pair stage, not one that computes moments
+            if nodes.shape[1] == 9 + (10 if model.mom_rank == 2 else 20) * model.n_mom:    # a pair stage
                 outputs.append(nodes[:, 3:9].clone())
     assert len(outputs) == 3
     for a, b in zip(outputs, outputs[1:]):
@@ -230,11 +262,13 @@ def test_flops_per_pair_match_torch_flop_counter(model, frame):
     per_pair = counter.get_total_flops() / (inputs[2].shape[1] / 2)
     assert per_pair == model.flops_per_pair()
     # three stages: first (8 rbf + 2 + 3 pair types -> 32 -> 32 -> 4), two later (8+8+6+3 -> 32 -> 32 -> 8);
-    # C moment channels add 6 C inputs and 4 C outputs to each (the moment sums are not MLP work),
-    # the end moments as many again to the later stages
+    # C moment channels add 6 C inputs and 4 C outputs to each (8 C and 6 C at rank 3; the moment
+    # sums are not MLP work), the end moments as many again to the later stages
+    i, o = (6, 4) if model.mom_rank == 2 else (8, 6)
+    i += 2 * (2 if model.mom_rank == 2 else 3) * model.mom_inv    # the sums and products of the norms
     c, ce = model.n_mom, model.n_mom * model.end_mom
-    assert model.flops_per_pair() == (2 * ((13 + 6 * c) * 32 + 32 * 32 + 32 * (4 + 4 * c))
-                                      + 2 * 2 * ((25 + 6 * c + 6 * ce) * 32 + 32 * 32 + 32 * (8 + 4 * c + 4 * ce)))
+    assert model.flops_per_pair() == (2 * ((13 + i * c) * 32 + 32 * 32 + 32 * (4 + o * c))
+                                      + 2 * 2 * ((25 + i * c + i * ce) * 32 + 32 * 32 + 32 * (8 + o * c + o * ce)))
 
 
 # --- training hooks --------------------------------------------------------------------------
@@ -421,14 +455,16 @@ def test_float64_model_in_the_fix_matches_the_python_rollout(impulse_run, tiny_l
 
 
 def odd_model(trained: Path, cls=PairImpulseOGN, stages: int = 2, width: int = 13, n_rbf: int = 5,
-              moments: int = 0, end_moments: bool = False) -> torch.nn.Module:
+              moments: int = 0, end_moments: bool = False, moment_rank: int = 2,
+              moment_invariants: bool = False) -> torch.nn.Module:
     """A model of the trained one's system and scales with a width and basis that are not
     multiples of the kernel's 8 lanes, and strong random outputs so that every term matters."""
     scripted, meta = load_model(trained)
     system = dict(n_types=meta["n_types"], masses=meta["masses"], dt=meta["dt"], k=meta["k"], cutoff=meta["cutoff"])
     torch.manual_seed(5)
     model = cls(cls.Config(n_types=meta["n_types"], stages=stages, width=width, n_rbf=n_rbf, moments=moments,
-                           end_moments=end_moments),
+                           end_moments=end_moments, moment_rank=moment_rank,
+                           moment_invariants=moment_invariants),
                 masses=system["masses"], tau=system["k"] * system["dt"], cutoff=system["cutoff"])
     with torch.no_grad():
         model.mom_scale.fill_(10.0)    # about each channel's neighbour count in the LJ liquid at r_c = 2.5
@@ -655,6 +691,17 @@ def test_pairs_of_each_new_neighbour_list_on_the_kernel_threads(impulse_run, tin
         assert momentum_drift(run) < 1e-6, name
 
 
+def assert_first_inference_is_the_rollouts(model: Path, fix_frames: list) -> None:
+    """The fix's first inference (frames 0 -> 1) is the Python rollout's, to float32 rounding."""
+    scripted, meta = load_model(model)
+    first = fix_frames[0]
+    xs, vs, _, failure = rollout(scripted, meta, first.types, first.ids, first.positions, first.velocities,
+                                 first.box[:, 1] - first.box[:, 0], 1, progress=False)
+    assert failure is None
+    change = vs[1] - first.velocities
+    assert np.abs(fix_frames[1].velocities - vs[1]).max() <= 1e-5 * np.abs(change).max()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("end", [False, True], ids=["start", "end moments"])
 def test_a_model_with_angular_moments_on_one_and_two_ranks(impulse_run, tiny_lj, tmp_path, end):
@@ -668,13 +715,7 @@ def test_a_model_with_angular_moments_on_one_and_two_ranks(impulse_run, tiny_lj,
     # the program: moments, pair stage 0, (end moments,) pair stage 1
     assert "1 MPI rank(s), fused CPU kernel" in proc.stdout and f"{3 + end} stage(s)" in proc.stdout
     one = frames(tmp_path / "one")
-    scripted, meta = load_model(model)
-    first = one[0]
-    xs, vs, _, failure = rollout(scripted, meta, first.types, first.ids, first.positions, first.velocities,
-                                 first.box[:, 1] - first.box[:, 0], 1, progress=False)
-    assert failure is None
-    change = vs[1] - first.velocities
-    assert np.abs(one[1].velocities - vs[1]).max() <= 1e-5 * np.abs(change).max()
+    assert_first_inference_is_the_rollouts(model, one)
     report = benchmark_report_pattern()
     (_, _, exchange_ms, wait_ms, _, _), = re.findall(report, proc.stdout)
     assert float(exchange_ms) == 0.0 and float(wait_ms) == 0.0    # one rank exchanges nothing
@@ -690,6 +731,29 @@ def test_a_model_with_angular_moments_on_one_and_two_ranks(impulse_run, tiny_lj,
         assert np.abs(one[-1].velocities - two[-1].velocities).max() <= 1e-4 * np.abs(one[-1].velocities).max()
         assert momentum_drift(two) < 1e-6
     assert np.abs(one[-1].positions - one[0].positions).max() > 1e-2 * spacing(one[-1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rank, invariants, why", [
+    (3, False, "angular moments of rank 3 (the fused kernel has rank 2)"),
+    (2, True, "moment invariants (moment_invariants = true) are not in the fused kernel")], ids=["rank3", "invariants"])
+def test_torchscript_only_moments_on_one_and_two_ranks(impulse_run, tiny_lj, tmp_path, rank, invariants, why):
+    """The fused kernel has rank-2 moments only, without their full invariants: such a model
+    runs in TorchScript, says why, and agrees with the Python rollout on one rank and with
+    itself on two."""
+    trained = impulse_run[0] / "model.pt"
+    odd = odd_model(trained, moments=2, end_moments=True, moment_rank=rank, moment_invariants=invariants)
+    model = save_like(odd, trained, tmp_path / "m.pt")
+    proc = run_ogn(tmp_path / "one", model, tiny_lj / "equilibrated.data", ninf=4)
+    assert "TorchScript forward() (no fused kernel: model" in proc.stdout
+    assert why in proc.stdout
+    one = frames(tmp_path / "one")
+    assert_first_inference_is_the_rollouts(model, one)
+    run_ogn(tmp_path / "two", model, tiny_lj / "equilibrated.data", ninf=4, mpi=2, procs="* * *")
+    two = frames(tmp_path / "two")
+    assert np.abs(one[-1].positions - two[-1].positions).max() <= 1e-4 * spacing(one[-1])
+    assert np.abs(one[-1].velocities - two[-1].velocities).max() <= 1e-4 * np.abs(one[-1].velocities).max()
+    assert momentum_drift(two) < 1e-6
 
 
 def test_kernel_threads_agree_with_one_thread(impulse_run, impulse_serial, tiny_lj, tmp_path):

@@ -71,6 +71,15 @@ class ImpulseConfig:
     # predicted (the corrector's angular information; without it three-body forces enter at the
     # start geometry only)
     end_moments: bool = False
+    # 2: the moments stop at rank 2 (M0, M1, M2; bond angles to l = 2, enough for
+    # Stillinger-Weber's (cos theta + 1/3)^2). 3: also M3 = sum_j g u u u, for potentials of
+    # higher angular order (SNAP builds its energy from bispectrum components to 2J = 8)
+    moment_rank: int = 2
+    # with moments: each pair also sees its atoms' full rotational invariants of the moments,
+    # |M1|^2, M2 : M2 (and M3 : M3 at rank 3), as sums and products: how crowded and how
+    # anisotropic each neighbourhood is as a whole, not only along the bond (a many-body
+    # potential's energy depends on them)
+    moment_invariants: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -103,6 +112,8 @@ class PairImpulseOGN(nn.Module):
         super().__init__()
         if config.stages < 1 or config.width < 1 or config.n_rbf < 2 or config.n_types < 1 or config.moments < 0:
             raise ValueError(f"impulse model needs stages >= 1, width >= 1, n_rbf >= 2, moments >= 0, got {config}")
+        if config.moment_rank not in (2, 3):
+            raise ValueError(f"impulse model: moment_rank = {config.moment_rank}, expected 2 or 3")
         if len(masses) != config.n_types:
             raise ValueError(f"impulse model: {len(masses)} masses for {config.n_types} types")
         if config.calibration_starts < 1:
@@ -134,12 +145,20 @@ class PairImpulseOGN(nn.Module):
         # angular moments: per atom, in C radial channels, M0 = sum_j g, M1 = sum_j g u, M2 = sum_j g u u^T
         # (10 C numbers: 1 + 6 + 3); each pair sees 6 C invariants of its two atoms' moments and
         # 2 C more directions for its impulse, (M1_i - M1_j) and (M2_i + M2_j) u
+        # (rank 3 appends M3, 10 C numbers, 2 C more invariants c_i + c_j, c_i c_j with
+        # c = M3 : u u u seen from each atom, and C more directions (M3_i - M3_j) : u u)
         self.n_mom = config.moments
+        self.mom_rank = config.moment_rank
+        self.mom_width = (10 if config.moment_rank == 2 else 20) * self.n_mom  # per atom
+        self.mom_inv = 1 if (config.moment_invariants and self.n_mom > 0) else 0
+        n_norms = 2 if config.moment_rank == 2 else 3  # |M1|^2, M2 : M2 (, M3 : M3)
+        self.n_mfeat = ((6 if config.moment_rank == 2 else 8) + 2 * n_norms * self.mom_inv) * self.n_mom  # per pair
+        self.n_dir = (2 if config.moment_rank == 2 else 3) * self.n_mom  # extra directions per pair
         self.register_buffer("mom_scale", torch.ones(max(config.moments, 1), dtype=torch.float64))
-        n_first = config.n_rbf + 2 + self.n_pairs + 6 * self.n_mom
+        n_first = config.n_rbf + 2 + self.n_pairs + self.n_mfeat
         self.end_mom = 1 if (config.end_moments and self.n_mom > 0) else 0
-        n_later = 2 * config.n_rbf + 6 + self.n_pairs + 6 * self.n_mom * (1 + self.end_mom)
-        n_extra = 4 * self.n_mom
+        n_later = 2 * config.n_rbf + 6 + self.n_pairs + self.n_mfeat * (1 + self.end_mom)
+        n_extra = 2 * self.n_dir
         self.mlps = nn.ModuleList([_mlp(n_first, config.width, 4 + n_extra)] +
                                   [_mlp(n_later, config.width, 8 + n_extra * (1 + self.end_mom))
                                    for _ in range(config.stages - 1)])
@@ -167,8 +186,9 @@ class PairImpulseOGN(nn.Module):
         return out
 
     def angular_moments(self, n_nodes: int, edge_index: Tensor, edge_vectors: Tensor) -> Tensor:
-        """Per-atom angular moments (N, 10 C) from a graph holding every pair in both directions:
-        [M0 (C), M2 (C x 6: xx, yy, zz, xy, xz, yz), M1 (C x 3)], each over its fitted scale."""
+        """Per-atom angular moments (N, 10 C, or 20 C at rank 3) from a graph holding every pair
+        in both directions: [M0 (C), M2 (C x 6: xx, yy, zz, xy, xz, yz), M1 (C x 3)] and at rank 3
+        [M3 (C x 10: xxx, yyy, zzz, xxy, xxz, xyy, yyz, xzz, yzz, xyz)], each over its fitted scale."""
         dtype = self.mlps[0][0].weight.dtype
         c = self.n_mom
         r = edge_vectors.to(dtype)
@@ -185,11 +205,40 @@ class PairImpulseOGN(nn.Module):
         n_edges = r.shape[0]
         rows = torch.cat([g, (g.unsqueeze(2) * uu.unsqueeze(1)).reshape(n_edges, 6 * c),
                           (g.unsqueeze(2) * u.unsqueeze(1)).reshape(n_edges, 3 * c)], 1)
-        sums = torch.zeros(n_nodes, 10 * c, dtype=dtype, device=r.device).index_add(0, edge_index[0], rows)
+        if self.mom_rank == 3:
+            rows = torch.cat([rows, (g.unsqueeze(2) * self._uuu(u).unsqueeze(1)).reshape(n_edges, 10 * c)], 1)
+        sums = torch.zeros(n_nodes, self.mom_width, dtype=dtype, device=r.device).index_add(0, edge_index[0], rows)
         scale = 1.0 / self.mom_scale.to(dtype)
-        return torch.cat([sums[:, :c] * scale, (sums[:, c:7 * c].reshape(n_nodes, c, 6) * scale.unsqueeze(1))
-                          .reshape(n_nodes, 6 * c), (sums[:, 7 * c:].reshape(n_nodes, c, 3) * scale.unsqueeze(1))
-                          .reshape(n_nodes, 3 * c)], 1)
+        parts = [sums[:, :c] * scale, (sums[:, c:7 * c].reshape(n_nodes, c, 6) * scale.unsqueeze(1))
+                 .reshape(n_nodes, 6 * c), (sums[:, 7 * c:10 * c].reshape(n_nodes, c, 3) * scale.unsqueeze(1))
+                 .reshape(n_nodes, 3 * c)]
+        if self.mom_rank == 3:
+            parts.append((sums[:, 10 * c:].reshape(n_nodes, c, 10) * scale.unsqueeze(1)).reshape(n_nodes, 10 * c))
+        return torch.cat(parts, 1)
+
+    def _norm_features(self, moments: Tensor, src: Tensor, dst: Tensor) -> Tensor:
+        """Sums and products over the pair of each atom's |M1|^2, M2 : M2 (and M3 : M3), per channel."""
+        c = self.n_mom
+        n_nodes = moments.shape[0]
+        m2 = moments[:, c:7 * c].reshape(n_nodes, c, 6)
+        m1 = moments[:, 7 * c:10 * c].reshape(n_nodes, c, 3)
+        w2 = torch.tensor([1.0, 1.0, 1.0, 2.0, 2.0, 2.0], dtype=moments.dtype, device=moments.device)
+        norms = [(m1 * m1).sum(2), (m2 * m2 * w2).sum(2)]
+        if self.mom_rank == 3:
+            m3 = moments[:, 10 * c:].reshape(n_nodes, c, 10)
+            w3 = torch.tensor([1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 6.0], dtype=moments.dtype,
+                              device=moments.device)
+            norms.append((m3 * m3 * w3).sum(2))
+        n = torch.cat(norms, 1)
+        ni, nj = n.index_select(0, src), n.index_select(0, dst)
+        return torch.cat([ni + nj, ni * nj], 1)
+
+    @staticmethod
+    def _uuu(u: Tensor) -> Tensor:
+        """The 10 independent components of u u u (xxx, yyy, zzz, xxy, xxz, xyy, yyz, xzz, yzz, xyz)."""
+        x, y, z = u[:, 0], u[:, 1], u[:, 2]
+        return torch.stack([x * x * x, y * y * y, z * z * z, x * x * y, x * x * z, x * y * y, y * y * z,
+                            x * z * z, y * z * z, x * y * z], 1)
 
     def _end_moments(self, nodes: Tensor, edge_index: Tensor, edge_vectors: Tensor) -> Tensor:
         """The moments at the end of the step that `nodes` ([v, dr, dv, ...]) predict, r'_ij =
@@ -200,13 +249,13 @@ class PairImpulseOGN(nn.Module):
         return self.angular_moments(nodes.shape[0], edge_index, r2)
 
     def _moment_terms(self, moments: Tensor, src: Tensor, dst: Tensor, u: Tensor) -> Tuple[Tensor, Tensor]:
-        """The pair's invariants of its atoms' moments (E, 6 C), symmetric under i <-> j, and its
-        extra directions (E, 2 C, 3), odd under i <-> j."""
+        """The pair's invariants of its atoms' moments (E, 6 C; 8 C at rank 3), symmetric under
+        i <-> j, and its extra directions (E, 2 C, 3; 3 C at rank 3), odd under i <-> j."""
         c = self.n_mom
         n_nodes = moments.shape[0]
         m0 = moments[:, :c]
         m2 = moments[:, c:7 * c].reshape(n_nodes, c, 6)
-        m1 = moments[:, 7 * c:].reshape(n_nodes, c, 3)
+        m1 = moments[:, 7 * c:10 * c].reshape(n_nodes, c, 3)
         m0i, m0j = m0.index_select(0, src), m0.index_select(0, dst)
         m1i, m1j = m1.index_select(0, src), m1.index_select(0, dst)
         m2i, m2j = m2.index_select(0, src), m2.index_select(0, dst)
@@ -218,11 +267,33 @@ class PairImpulseOGN(nn.Module):
         uu2 = torch.cat([ux * ux, uy * uy, uz * uz, 2 * ux * uy, 2 * ux * uz, 2 * uy * uz], 1).unsqueeze(1)
         bi, bj = (m2i * uu2).sum(2), (m2j * uu2).sum(2)
         features = torch.cat([m0i + m0j, m0i * m0j, ai + aj, ai * aj, bi + bj, bi * bj], 1)
+        if self.mom_inv > 0:
+            features = torch.cat([features, self._norm_features(moments, src, dst)], 1)
         # (M2_i + M2_j) u: u flips under i <-> j, the sum does not
         mu = torch.stack([m2s[:, :, 0] * ux + m2s[:, :, 3] * uy + m2s[:, :, 4] * uz,
                           m2s[:, :, 3] * ux + m2s[:, :, 1] * uy + m2s[:, :, 5] * uz,
                           m2s[:, :, 4] * ux + m2s[:, :, 5] * uy + m2s[:, :, 2] * uz], 2)
-        return features, torch.cat([m1i - m1j, mu], 1)
+        if self.mom_rank == 2:
+            return features, torch.cat([m1i - m1j, mu], 1)
+        # rank 3: c = M3 : u u u from i, and from j along -u (odd rank: the sign flips)
+        m3 = moments[:, 10 * c:].reshape(n_nodes, c, 10)
+        m3i, m3j = m3.index_select(0, src), m3.index_select(0, dst)
+        # u u u with each component's multiplicity in the full contraction
+        uuu = (self._uuu(u) * torch.tensor([1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 6.0],
+                                           dtype=u.dtype, device=u.device)).unsqueeze(1)
+        ci, cj = (m3i * uuu).sum(2), -(m3j * uuu).sum(2)
+        # (M3_i - M3_j) : u u, a vector; u u is even under i <-> j, the difference is odd
+        d3 = m3i - m3j
+        xx, yy, zz = ux * ux, uy * uy, uz * uz
+        xy, xz, yz = 2 * ux * uy, 2 * ux * uz, 2 * uy * uz
+        # component a of T : u u = sum_bc T_abc u_b u_c over the stored (xxx, yyy, zzz, xxy, xxz, xyy,
+        # yyz, xzz, yzz, xyz)
+        t = [d3[:, :, i] for i in range(10)]
+        vx = t[0] * xx + t[5] * yy + t[7] * zz + t[3] * xy + t[4] * xz + t[9] * yz
+        vy = t[3] * xx + t[1] * yy + t[8] * zz + t[5] * xy + t[9] * xz + t[6] * yz
+        vz = t[4] * xx + t[6] * yy + t[2] * zz + t[9] * xy + t[7] * xz + t[8] * yz
+        return (torch.cat([features, ci + cj, ci * cj], 1),
+                torch.cat([m1i - m1j, mu, torch.stack([vx, vy, vz], 2)], 1))
 
     def _stage(self, index: int, types: Tensor, nodes: Tensor, edge_index: Tensor, edge_vectors: Tensor,
                half: bool, end_moments: Tensor) -> Tensor:
@@ -233,7 +304,7 @@ class PairImpulseOGN(nn.Module):
         src, dst = edge_index[0], edge_index[1]
         n_nodes = nodes.shape[0]
         c = self.n_mom
-        moments = nodes[:, nodes.shape[1] - 10 * c:].to(dtype)
+        moments = nodes[:, nodes.shape[1] - self.mom_width:].to(dtype)
         v = nodes[:, :3].to(dtype)
         r = edge_vectors.to(dtype)
         d = torch.sqrt((r * r).sum(1))
@@ -257,8 +328,9 @@ class PairImpulseOGN(nn.Module):
         if index == 0:
             features = torch.cat([self._rbf(d), uw, wn, onehot, mfeat], 1)
             coef = f * self.mlps[0](features)
-            p = coef[:, 0:1] * u + coef[:, 1:2] * w + (coef[:, 4:4 + 2 * c].unsqueeze(2) * extra).sum(1)
-            q = coef[:, 2:3] * u + coef[:, 3:4] * w + (coef[:, 4 + 2 * c:4 + 4 * c].unsqueeze(2) * extra).sum(1)
+            nd = self.n_dir
+            p = coef[:, 0:1] * u + coef[:, 1:2] * w + (coef[:, 4:4 + nd].unsqueeze(2) * extra).sum(1)
+            q = coef[:, 2:3] * u + coef[:, 3:4] * w + (coef[:, 4 + nd:4 + 2 * nd].unsqueeze(2) * extra).sum(1)
             drag = (self.drag.to(dtype) * self.m_ref.to(dtype) * vs) * f * w
             dv = inv_m * (self.p_scale.to(dtype) * self._aggregate(p, src, dst, n_nodes, half)
                           + self._aggregate(drag, src, dst, n_nodes, half))
@@ -281,7 +353,7 @@ class PairImpulseOGN(nn.Module):
                 mfeat2, extra2 = self._moment_terms(end_moments.to(dtype), src, dst, u2)
                 features = torch.cat([features, mfeat2], 1)
                 extra_all = torch.cat([extra, extra2], 1)
-            ce = 2 * c * (1 + self.end_mom)  # extra directions: 2 C per moment set
+            ce = self.n_dir * (1 + self.end_mom)  # extra directions: 2 C (3 C at rank 3) per moment set
             coef = torch.zeros(features.shape[0], 8 + 2 * ce, dtype=dtype, device=features.device)
             for s, mlp in enumerate(self.mlps):
                 if s == index:
@@ -358,7 +430,7 @@ class PairImpulseOGN(nn.Module):
                     moments = self._end_moments(nodes, edge_index, edge_vectors)
                     return torch.cat([nodes, moments.to(nodes.dtype)], 1), edges
                 index = index // 2
-                width = 9 + 10 * self.n_mom
+                width = 9 + self.mom_width
                 if nodes.shape[1] > width:
                     end = nodes[:, width:]
                     nodes = nodes[:, :width]
@@ -374,7 +446,7 @@ class PairImpulseOGN(nn.Module):
     @torch.jit.unused
     def program(self) -> Dict[str, object]:
         if self.n_mom > 0:
-            m = 10 * self.n_mom
+            m = self.mom_width
             if self.end_mom > 0:  # [moments, pair 0, (end moments, pair s) for s >= 1]
                 return {"stages": 2 * self.n_stages, "exchange": [3, 3 + m] + [9 + m, 9 + 2 * m] * (self.n_stages - 1),
                         "node_input": "velocities"}
