@@ -4,7 +4,10 @@ physics report (ogn_lammps.physics)."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -236,8 +239,12 @@ def test_physics_report_runs_every_comparison(start, tmp_path):
     data.mkdir(parents=True)
     (data / "equilibrated.data").write_text(start.read_text())
     doc = tmp_path / "doc" / "physics.md"
-    proc = run_module("physics", "--systems", "lj", "--data", tmp_path / "data", "--work", tmp_path / "work",
-                      "--doc", doc, "--nvt-steps", "400", "--nve-steps", "200", "--md-seeds", "2", "--ogn-seeds", "1", cwd=REPO)
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copyfile(REPO / "models" / "lj_fast.pt", models / "lj_fast.pt")
+    args = ["physics", "--systems", "lj", "--data", tmp_path / "data", "--work", tmp_path / "work", "--models", models,
+            "--doc", doc, "--nvt-steps", "400", "--nve-steps", "200", "--md-seeds", "2", "--ogn-seeds", "1"]
+    proc = run_module(*args, cwd=REPO)
     text = doc.read_text()
     for heading in ("### NVT, 400 MD steps", "### NVE, 200 MD steps", "| mean T of A |", "| D of B",
                     "LAMMPS, mean of 2 seeds", "fix ogn, energy yes, mean of 1 seeds",
@@ -265,7 +272,13 @@ def test_physics_report_runs_every_comparison(start, tmp_path):
     assert md_k["atoms"][-1] < md_k["atoms"][0]
     # a second call reuses the runs (newer than model, start and deck)
     kept = (work / "nvt_ogn_1" / "done.json").stat().st_mtime
-    again = run_module("physics", "--systems", "lj", "--data", tmp_path / "data", "--work", tmp_path / "work",
-                       "--doc", doc, "--nvt-steps", "400", "--nve-steps", "200", "--md-seeds", "2", "--ogn-seeds", "1", cwd=REPO)
+    again = run_module(*args, cwd=REPO)
     assert re.search(r"nvt_ogn_1: 400 MD steps in \d+ s", again.stdout)
     assert (work / "nvt_ogn_1" / "done.json").stat().st_mtime == kept
+    # a newer model redoes the fix ogn runs; LAMMPS's own runs do not read it and are kept
+    reference = (work / "nvt_md_1" / "done.json").stat().st_mtime
+    time.sleep(1.1)
+    os.utime(models / "lj_fast.pt")
+    run_module(*args, cwd=REPO)
+    assert (work / "nvt_ogn_1" / "done.json").stat().st_mtime > kept
+    assert (work / "nvt_md_1" / "done.json").stat().st_mtime == reference

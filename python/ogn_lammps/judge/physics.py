@@ -20,7 +20,8 @@ For each system, from the held-out ground truth's equilibrated state
   kinetic) against time.
 
 Runs are kept under `--work/<sys>/` and reused while newer than the model, the start state
-and the deck (`--rerun` redoes them). Writes the report and its plots (<doc folder>/img/physics/)
+and the deck (`--rerun` redoes them); velocity-Verlet's runs do not read the model, so a new
+model reuses them. Writes the report and its plots (<doc folder>/img/physics/)
 atomically; judge/physics_report.py writes them.
 """
 
@@ -219,8 +220,11 @@ def study(system: str, model: Path, start: Path, work: Path, thermostat: str, nv
 
     def go(name, **kw):
         log(f"physics: {system}: {name} ...", flush=True)
+        # LAMMPS's own runs do not read the model: a new model leaves them valid (an MLIP's
+        # reference costs tens of core-minutes)
+        own = sources if kw["integrator"] == "ogn" else [start, deck]
         run = run_long(system, start, work / system / name, md_steps=kw.pop("md_steps"), every=every,
-                       ranks=ranks, rerun=rerun, inputs=sources, k=k, **kw)
+                       ranks=ranks, rerun=rerun, inputs=own, k=k, **kw)
         runs[name] = run
         state = run.failure or "ok"
         log(f"physics: {system}: {name}: {run.table['md_step'][-1] if len(run.table['md_step']) else 0:.0f} MD steps "

@@ -193,12 +193,34 @@ def system_section(entry: systems.System, s: dict, images: dict, model_meta: dic
     return lines
 
 
+def existing_section(doc: Path, heading: str) -> list[str]:
+    """The lines of `doc` from `heading` to the next heading of the same level (none when absent)."""
+    if not doc.is_file():
+        return []
+    lines = doc.read_text().split("\n")
+    if heading not in lines:
+        return []
+    start = lines.index(heading)
+    level = heading.split(" ", 1)[0] + " "
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(level)), len(lines))
+    section = lines[start:end]
+    # the studies' block follows the last section and is added back on its own
+    if studies_report.BEGIN in section:
+        section = section[:section.index(studies_report.BEGIN)]
+    while section and not section[-1].strip():
+        section.pop()
+    return section + [""]
+
+
 def loss_vs_k_section(args, img_dir: Path) -> list[str]:
     """Paper Fig. 5C, S9-S10: python -m ogn_lammps.loss_vs_k (its finished runs are reused)."""
     lines = ["## Loss against k for the liquid and the glass (paper Fig. 5C, S9-S10)", ""]
     out = args.work / "loss_vs_k"
     if args.no_loss_vs_k:
         if not (out / "summary.json").is_file():
+            kept = existing_section(args.doc, lines[0])
+            if kept:  # the section the last full run wrote: its trainings are 20 minutes
+                return kept
             return lines + ["Not measured in this run (--no-loss-vs-k).", ""]
         runs = json.loads((out / "summary.json").read_text())
     else:
