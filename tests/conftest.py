@@ -22,6 +22,8 @@ SMALL = {
     "sio2": dict(nsteps=1000, neq=2000, npre=2000),
     "si": dict(nsteps=1000, neq=3000, npre=1000),
     "cuzr": dict(nsteps=1000, neq=3000, npre=1000),
+    # an MLIP at 40 ms per step for 128 atoms: the SNAP part (neq + nconv x nwin + nsteps) is short
+    "si_snap": dict(nsteps=300, neq=200, npre=500, nsw=1000, nwin=100, nconv=2),
 }
 
 
@@ -38,6 +40,12 @@ PAPER = {
     "si": dict(counts={"Si": 128}, mass_density=2.53, T=2000.0, drift=2e-4, dt=0.001, units="metal", k=10, cage=2.0),
     "cuzr": dict(counts={"Cu": 158, "Zr": 87}, number_density=0.05932, T=1500.0, drift=2e-4, dt=0.001, units="metal",
                  k=10, cage=1.0, judge=400),
+}
+# Systems beyond the paper, with a machine-learned potential (issue: fix ogn where a learned
+# stride pays): the paper's silicon state under the quadratic SNAP of Zuo et al. 2020.
+MLIP = {
+    "si_snap": dict(counts={"Si": 128}, mass_density=2.53, T=2000.0, drift=2e-4, dt=0.001, units="metal", k=10,
+                    cage=2.0),
 }
 ATOMIC_MASS = {"A": 1.0, "B": 1.0, "Si": 28.0855, "O": 15.9994, "Cu": 63.546, "Zr": 91.224}
 

@@ -25,7 +25,7 @@ from .systems import get
 
 # The run lengths of the ground-truth decks and their lib/ includes, in MD steps. The probe
 # divides all of them by one factor; `nconv` (a count of windows) is left alone.
-STEP_VARIABLES = ("npre", "neq", "nwin", "nquench", "nglass", "nsteps")
+STEP_VARIABLES = ("npre", "nsw", "neq", "nwin", "nquench", "nglass", "nsteps")
 # the probe aims at this much loop time: long enough for the timer, short for an MLIP
 PROBE_SECONDS = 1.0
 
