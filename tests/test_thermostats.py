@@ -244,8 +244,15 @@ def test_physics_report_runs_every_comparison(start, tmp_path):
     shutil.copyfile(REPO / "models" / "lj_fast.pt", models / "lj_fast.pt")
     args = ["physics", "--systems", "lj", "--data", tmp_path / "data", "--work", tmp_path / "work", "--models", models,
             "--doc", doc, "--nvt-steps", "400", "--nve-steps", "200", "--md-seeds", "2", "--ogn-seeds", "1"]
+    # a report that already has silicon: a run of lj alone keeps si's row and section
+    doc.parent.mkdir(parents=True)
+    doc.write_text("# Long-run physics\n\n| system | NVT with |\n|---|---|\n| si | fix ogn | -0.92% |\n"
+                   "| lj | fix ogn | old |\n\n## lj: old\n\nold lj\n\n## si: liquid silicon Si\n\nkept si\n")
     proc = run_module(*args, cwd=REPO)
     text = doc.read_text()
+    assert "| si | fix ogn | -0.92% |" in text and "## si: liquid silicon Si\n\nkept si\n" in text
+    assert "old" not in text and "Kept from an earlier run (not in this one): si;" in text
+    assert text.index("| lj | fix ogn |") < text.index("| si | fix ogn |") < text.index("## lj:") < text.index("## si:")
     for heading in ("### NVT, 400 MD steps", "### NVE, 200 MD steps", "| mean T of A |", "| D of B",
                     "LAMMPS, mean of 2 seeds", "fix ogn, energy yes, mean of 1 seeds",
                     "| fix ogn, energy yes: mean T against the target", "LAMMPS velocity-Verlet, 5 x dt"):

@@ -19,6 +19,8 @@ For each system, from the held-out ground truth's equilibrated state
   velocity-Verlet at dt and at k x dt: temperature and total energy (true potential plus
   kinetic) against time.
 
+A run of some systems (`--systems`) keeps what the report said of the others.
+
 Runs are kept under `--work/<sys>/` and reused while newer than the model, the start state
 and the deck (`--rerun` redoes them); velocity-Verlet's runs do not read the model, so a new
 model reuses them. Writes the report and its plots (<doc folder>/img/physics/)
@@ -318,7 +320,8 @@ def main(argv=None) -> int:
         return 2
     command = "python -m ogn_lammps.physics " + " ".join(argv if argv is not None else sys.argv[1:])
     args.doc.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(args.doc, report(results, args.doc, image_dir, command.strip()).encode())
+    # systems left out of this run keep what the report last said of them
+    atomic_write_bytes(args.doc, report(results, args.doc, image_dir, command.strip(), systems.names()).encode())
     summary = [{key: value for key, value in r.items() if key != "runs"} for r in results]
     atomic_write_bytes(args.work / "summary.json", json.dumps(summary, indent=1).encode())
     print(f"physics: wrote {args.doc} and its plots in {image_dir}")
