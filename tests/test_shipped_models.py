@@ -51,9 +51,9 @@ def test_shipped_model_metadata_and_provenance(system):
     assert config["data"]["k"] == meta["k"] and config["model"]["cutoff"] == meta["cutoff"]
     # the training domain (fix ogn's guard): the paper's temperature inside every type's range
     # and its density inside the density range
-    from conftest import PAPER
+    from conftest import MLIP, PAPER
 
-    domain, paper = meta["domain"], PAPER[system]
+    domain, paper = meta["domain"], {**PAPER, **MLIP}[system]
     assert len(domain["temperature"]) == len(entry.type_names)
     for lo, hi in domain["temperature"]:
         assert lo < paper["T"] < hi
