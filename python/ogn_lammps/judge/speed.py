@@ -61,6 +61,8 @@ def timed_deck(setup: str, md_per_step: int, ranks: int = 1, seconds: float = SE
     loop, steps, atoms = loops[-1]
     if steps == 0 or loop <= 0:
         raise SpeedError(f"timed run ran {steps} steps in {loop} s")
+    if atoms < loops[0][2]:  # (a timestep past the integrator's limit: the atoms fly apart)
+        raise SpeedError(f"timed run lost atoms: {loops[0][2]} at the start of the timed run, {atoms} at its end")
     return Timed(loop, steps, atoms, md_per_step, run.stdout + run.stderr)
 
 
