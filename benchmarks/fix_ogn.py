@@ -63,7 +63,7 @@ from training import matmul_peak  # noqa: E402  (benchmarks/training.py)
 from ogn_lammps.data import systems  # noqa: E402
 from ogn_lammps.environment import inputs_dir  # noqa: E402
 from ogn_lammps.judge import speed  # noqa: E402
-from ogn_lammps.judge.verlet_ladder import LADDER  # noqa: E402
+from ogn_lammps.judge.verlet_ladder import timed_rungs  # noqa: E402
 from ogn_lammps.data.lammps_files import read_dump  # noqa: E402
 from ogn_lammps.judge.rollout import load_model  # noqa: E402
 from ogn_lammps.model.step import step  # noqa: E402
@@ -195,7 +195,7 @@ fix nve all nve"""), 1, ranks * threads, seconds, warmup=10, folder=folder, ever
     md_star_rate, m_timed = float("nan"), m_star
     # m* is judged at the model's horizon; where VV at m* x dt does not hold over the timed run
     # (SNAP silicon at 15 dt), the largest rung below it that holds (judge/validate.py does the same)
-    for m in ([m_star] + [x for x in reversed(LADDER) if x < m_star]) if m_star else []:
+    for m in timed_rungs(m_star) if m_star else []:
         try:
             md_star_rate = speed.timed_deck(deck(units, style, data, rep, f"""include {inputs_dir()}/forcefields/{forcefield}.in
 timestep {m * dt}

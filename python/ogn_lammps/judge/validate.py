@@ -50,7 +50,7 @@ import numpy as np
 from ..atomic import atomic_write_bytes, save_figure
 from . import speed as timing
 from .contrast import run_nve
-from .verlet_ladder import LADDER, equal_accuracy, ladder, verlet_path
+from .verlet_ladder import equal_accuracy, ladder, timed_rungs, verlet_path
 from ..data.dataset import Dataset
 from ..environment import deck_arguments, inputs_dir, run_lmp
 from ..data.lammps_files import read_dump, read_thermo
@@ -145,7 +145,7 @@ def measure_speed(model: Path, meta: dict, entry, data: Path, ranks: int, folder
         # m* is judged at the horizon; a longer timed run may outlast its stability (SNAP silicon
         # at 15 dt loses atoms after about 25 steps): then the largest rung below m* that holds,
         # which is what a user could run
-        for m in ([m_star] + [x for x in reversed(LADDER) if x < m_star]) if m_star and m_star > 1 else []:
+        for m in timed_rungs(m_star) if m_star and m_star > 1 else []:
             try:
                 star, m_timed = timing.verlet(entry, data, m, ranks, folder=folder / f"verlet_{m}"), m
                 break

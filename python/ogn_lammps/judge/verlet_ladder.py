@@ -24,6 +24,12 @@ from .contrast import nve_setup
 LADDER = (2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 40, 50, 60, 80, 100, 150, 200, 300, 400)
 
 
+def timed_rungs(m_star: int) -> list[int]:
+    """m*, then the ladder's rungs below it, largest first: what a speed run tries in turn when
+    velocity-Verlet at m* x dt, judged at the horizon, does not hold over a longer timed run."""
+    return [m_star] + [x for x in reversed(LADDER) if x < m_star]
+
+
 def verlet_path(data: Path, facts: dict, k: int, inferences: int, out: Path) -> tuple[np.ndarray, np.ndarray]:
     """LAMMPS velocity-Verlet with the true potential at the model's stride, k x dt, from `data`
     for `inferences` steps: the physics' own answer to the question the model answers (the
