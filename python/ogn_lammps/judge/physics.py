@@ -14,7 +14,10 @@ For each system, from the held-out ground truth's equilibrated state
   seeds is the statistical noise of one run). Compared: the mean temperature against the
   target, the per-type temperatures against each other (equipartition), the radial
   distribution function (L1 difference relative to LAMMPS's) and the diffusion coefficient
-  per type from the mean-square displacement over every time origin.
+  per type from the mean-square displacement over every time origin; and, from the same
+  trajectories (judge/dynamics.py), the self intermediate scattering function F_s(q, t) at the
+  first peak of LAMMPS's S(q) with its relaxation time tau_alpha (F_s = 1/e) per type, and the
+  velocity autocorrelation with its vibrational density of states.
 - NVE for `--nve-steps` MD steps with fix ogn, with fix ogn `energy yes`, and with
   velocity-Verlet at dt and at k x dt: temperature and total energy (true potential plus
   kinetic) against time.
@@ -42,6 +45,7 @@ from ..atomic import atomic_write_bytes
 from ..environment import deck_arguments, inputs_dir, run_lmp
 from ..model import model_file
 from ..data.lammps_files import read_dump, read_thermo
+from . import dynamics
 
 THERMOSTATS = ("csvr", "langevin", "berendsen")
 # thermo columns of inputs/long_run.in, as data/lammps_files.py's read_thermo names them
@@ -52,6 +56,11 @@ SETTLE = 0.2
 FIT = (0.2, 1.0)
 MD_SEEDS = 3
 OGN_SEEDS = 3
+# the vibrational density of states is the transform of the VACF over the first VDOS_LAGS of
+# its lags (a tenth of the run): a liquid's or a glass's VACF has decayed long before, and the
+# longer lags would only add their noise to the spectrum (on liquid silicon, 128 atoms, 10 ps,
+# two LAMMPS seeds overlap to 0.98 over every lag and to 0.99 over a fifth of them)
+VDOS_LAGS = 0.2
 # the fix ogn variants of the NVT runs: plain, and with the true energy kept across each
 # learned step (the thermostat then only has to hold the temperature, as for MD)
 VARIANTS = {"ogn": ("fix ogn", "no"), "ogn_energy": ("fix ogn, energy yes", "yes")}
@@ -131,15 +140,42 @@ def run_long(system: str, data: Path, out: Path, integrator: str, model: Path | 
     return LongRun(label, table, parse_rdf(out / "rdf.txt"), failure, seconds, out)
 
 
-def msd_all_origins(dump: Path, ntypes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean-square displacement per type against the lag, averaged over every time origin of
-    a positions.dump (unwrapped coordinates), for lags up to half the run: (lags in LAMMPS
-    timesteps, msd of shape (lags, types))."""
+@dataclass
+class Trajectory:
+    """A positions.dump read once: what the MSD, F_s and the VACF need."""
+
+    steps: np.ndarray       # (frames,) LAMMPS timesteps
+    types: np.ndarray       # (atoms,) LAMMPS types from 1 (ids sorted, so the same every frame)
+    positions: np.ndarray   # (frames, atoms, 3) unwrapped
+    velocities: np.ndarray  # (frames, atoms, 3)
+    box: np.ndarray         # (3, 2) of the first frame (NVT: every frame's)
+
+    @property
+    def density(self) -> float:
+        """Atoms per volume of the box."""
+        return len(self.types) / float(np.prod(self.box[:, 1] - self.box[:, 0]))
+
+
+def read_trajectory(dump: Path) -> Trajectory:
     frames = list(read_dump(dump))
-    x = np.stack([f.positions for f in frames])
-    steps = np.array([f.timestep for f in frames])
-    types = frames[0].types
-    nlags = len(frames) // 2
+    return Trajectory(np.array([f.timestep for f in frames]), frames[0].types,
+                      np.stack([f.positions for f in frames]), np.stack([f.velocities for f in frames]),
+                      frames[0].box)
+
+
+def number_density(dump: Path) -> float:
+    """Atoms per box volume in the first frame of a dump (the NVT runs keep the volume)."""
+    frame = next(iter(read_dump(dump)))
+    return len(frame.ids) / float(np.prod(frame.box[:, 1] - frame.box[:, 0]))
+
+
+def msd_all_origins(dump: Path | Trajectory, ntypes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean-square displacement per type against the lag, averaged over every time origin of
+    a positions.dump (unwrapped coordinates; or its Trajectory, read once), for lags up to half
+    the run: (lags in LAMMPS timesteps, msd of shape (lags, types))."""
+    trajectory = dump if isinstance(dump, Trajectory) else read_trajectory(dump)
+    x, steps, types = trajectory.positions, trajectory.steps, trajectory.types
+    nlags = len(steps) // 2
     msd = np.zeros((nlags, ntypes))
     for lag in range(1, nlags):
         d2 = ((x[lag:] - x[:-lag]) ** 2).sum(-1).mean(0)
@@ -161,12 +197,46 @@ def rdf_l1(g: np.ndarray, reference: np.ndarray) -> float:
     return float(np.abs(g[:, 1] - reference[:, 1]).sum() / reference[:, 1].sum())
 
 
-def nvt_summary(run: LongRun, target: float, ntypes: int, timestep: float) -> dict:
+def _vdos(lag_times, z: np.ndarray) -> dict:
+    """The VDOS entry of a summary from a VACF (lags, types), over its first VDOS_LAGS."""
+    n = max(3, int(round(VDOS_LAGS * len(lag_times))))
+    freq, dos = dynamics.vibrational_dos(np.asarray(lag_times[:n], float), np.asarray(z)[:n])
+    return {"freq": freq.tolist(), "dos": dos.T.tolist()}
+
+
+def dynamics_summary(trajectory: Trajectory, rdf: np.ndarray | None, ntypes: int, lag_times: np.ndarray,
+                     q: float | None = None) -> dict:
+    """F_s(q, t), tau_alpha, F_s at the longest lag, the VACF and the VDOS of one run, on the
+    lags of its MSD (lag_times: half the run). q: the wavenumber of F_s; None takes the first
+    peak of S(q) from this run's own g(r). Empty (the report then says "not measured") for a
+    run too short for three lags; without a q (no g(r)), the VACF and VDOS only."""
+    nlags = len(lag_times)
+    if nlags < 3:
+        return {}
+    out = {}
+    if q is None and rdf is not None:
+        q = dynamics.first_peak_q(rdf[:, 0], rdf[:, 1], trajectory.density)
+    if q is not None and np.isfinite(q):
+        _, fs = dynamics.self_intermediate_scattering(trajectory.positions, trajectory.types, q, ntypes, nlags - 1)
+        out["fs"] = {"q": float(q), "lag": lag_times.tolist(), "fs": fs.T.tolist()}
+        out["tau_alpha"] = [dynamics.relaxation_time(lag_times, fs[:, i]) for i in range(ntypes)]
+        out["fs_last"] = fs[-1].tolist()
+    _, z = dynamics.velocity_autocorrelation(trajectory.velocities, trajectory.types, ntypes, nlags - 1)
+    out["vacf"] = {"lag": lag_times.tolist(), "z": z.T.tolist()}
+    out["vdos"] = _vdos(lag_times, z)
+    return out
+
+
+def nvt_summary(run: LongRun, target: float, ntypes: int, timestep: float, q: float | None = None) -> dict:
+    """One NVT run: temperatures, D, the MSD, and dynamics_summary's F_s, tau_alpha, VACF and
+    VDOS (q: F_s's wavenumber; `study` passes that of LAMMPS's mean g(r), None takes the run's
+    own), all from one read of its positions.dump."""
     t = run.table
     keep = t["time"] >= t["time"][0] + SETTLE * (t["time"][-1] - t["time"][0])
     temps = [float(t[c][keep].mean()) for c in ("T1", "T2")[:ntypes]]
     mean_t = float(t["temp"][keep].mean())
-    lags, msd = msd_all_origins(run.folder / "positions.dump", ntypes)
+    trajectory = read_trajectory(run.folder / "positions.dump")
+    lags, msd = msd_all_origins(trajectory, ntypes)
     lag_times = lags * timestep
     return {
         "T": mean_t, "T_offset": mean_t / target - 1.0, "T_types": temps,
@@ -174,7 +244,23 @@ def nvt_summary(run: LongRun, target: float, ntypes: int, timestep: float) -> di
         "D": [diffusion(lag_times, msd[:, i]) for i in range(ntypes)],
         "msd": {"lag": lag_times.tolist(), "msd": msd.T.tolist()},
         "lost": run.lost, "failure": run.failure, "seconds": run.seconds,
+        **dynamics_summary(trajectory, run.rdf, ntypes, lag_times, q),
     }
+
+
+def _spread(values: np.ndarray) -> list[float]:
+    """The sample standard deviation over runs (axis 0) relative to the mean: one run's noise."""
+    if len(values) < 2:
+        return [float("nan")] * values.shape[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (values.std(0, ddof=1) / values.mean(0)).tolist()
+
+
+def _mean_curves(curves: list[dict], lag_key: str, value_key: str) -> tuple[list, np.ndarray]:
+    """The mean over runs of per-type curves, on the lags they all have (a run that stopped
+    early has fewer)."""
+    n = min(len(c[lag_key]) for c in curves)
+    return curves[0][lag_key][:n], np.mean([np.asarray(c[value_key], float)[:, :n] for c in curves], axis=0)
 
 
 def mean_summary(summaries: list[dict], target: float) -> dict:
@@ -185,10 +271,36 @@ def mean_summary(summaries: list[dict], target: float) -> dict:
     d = np.array([x["D"] for x in summaries])
     mean["D"] = d.mean(0).tolist()
     mean["D_spread"] = (d.std(0, ddof=1) / d.mean(0)).tolist() if len(d) > 1 else [float("nan")] * d.shape[1]
+    # the dynamics (dynamics_summary), where every run has them (summaries from before they were
+    # measured have not): tau_alpha and F_s at the longest lag with their spread as for D (a
+    # type whose F_s does not reach 1/e in some run has a nan mean tau_alpha, and the report
+    # compares F_s at the longest lag instead), the mean F_s and VACF curves, the VDOS of the
+    # mean VACF, and q, the same in every run when `study` passes LAMMPS's (else the mean of
+    # each run's own)
+    if all("fs" in x for x in summaries):
+        for key in ("tau_alpha", "fs_last"):
+            values = np.array([x[key] for x in summaries], float)
+            mean[key] = values.mean(0).tolist()
+            mean[f"{key}_spread"] = _spread(values)
+        lag, fs = _mean_curves([x["fs"] for x in summaries], "lag", "fs")
+        mean["fs"] = {"q": float(np.mean([x["fs"]["q"] for x in summaries])), "lag": lag, "fs": fs.tolist()}
+    if all("vacf" in x for x in summaries):
+        lag, z = _mean_curves([x["vacf"] for x in summaries], "lag", "z")
+        mean["vacf"] = {"lag": lag, "z": z.tolist()}
+        mean["vdos"] = _vdos(np.asarray(lag, float), z.T)
     mean["lost"] = sum(x["lost"] for x in summaries)
     mean["failure"] = next((x["failure"] for x in summaries if x["failure"]), None)
     mean["runs"] = len(summaries)
     return mean
+
+
+def vdos_overlap(vdos: dict, reference: dict) -> list[float]:
+    """dynamics.dos_overlap per type of two summaries' "vdos" entries, on the reference's
+    frequencies (a run that stopped early has a coarser grid: interpolated onto the
+    reference's, zero above its own highest frequency)."""
+    f = np.asarray(reference["freq"], float)
+    own = np.asarray(vdos["freq"], float)
+    return [dynamics.dos_overlap(f, np.interp(f, own, a, right=0.0), b) for a, b in zip(vdos["dos"], reference["dos"])]
 
 
 def nve_summary(run: LongRun, ntypes: int) -> dict:
@@ -249,12 +361,16 @@ def study(system: str, model: Path, start: Path, work: Path, thermostat: str, nv
     target = float(facts.temperature)
     ntypes = len(facts.type_names)
     learned = [name for names in nvt_ogn.values() for name in names]
-    nvt = {name: nvt_summary(runs[name], target, ntypes, float(facts.dt) * (k if name in learned else 1))
+    md_rdf = np.mean([runs[name].rdf for name in nvt_md], axis=0)
+    # every run's F_s is read at one q, the first peak of S(q) of LAMMPS's mean g(r): the
+    # reference's length scale, so that a fix ogn run with a slightly different structure is
+    # still compared at the same q
+    q = dynamics.first_peak_q(md_rdf[:, 0], md_rdf[:, 1], number_density(runs[nvt_md[0]].folder / "positions.dump"))
+    nvt = {name: nvt_summary(runs[name], target, ntypes, float(facts.dt) * (k if name in learned else 1), q)
            for name in learned + nvt_md}
     # both sides are means over runs that differ only in the thermostat's seed; the spread
     # (sample standard deviation of one run) is the noise of a single run
     md = mean_summary([nvt[name] for name in nvt_md], target)
-    md_rdf = np.mean([runs[name].rdf for name in nvt_md], axis=0)
     comparison = {
         "md_runs": nvt_md,
         "md_T": md["T"],
@@ -264,8 +380,15 @@ def study(system: str, model: Path, start: Path, work: Path, thermostat: str, nv
         "md_equipartition": md["equipartition"],
         "rdf_l1_md_seeds": float(np.mean([rdf_l1(runs[name].rdf, md_rdf) for name in nvt_md])),
         "md_rdf": md_rdf.tolist(),
+        "md_q": q,
+        **{f"md_{key}": md[key] for key in ("tau_alpha", "tau_alpha_spread", "fs_last", "fs_last_spread", "fs",
+                                           "vacf", "vdos") if key in md},
         "variants": {},
     }
+    if "vdos" in md:
+        # the noise of the VDOS overlap: each LAMMPS seed's against the LAMMPS mean (as for the RDF)
+        comparison["md_vdos_overlap_seeds"] = np.mean(
+            [vdos_overlap(nvt[name]["vdos"], md["vdos"]) for name in nvt_md], axis=0).tolist()
     for v, names in nvt_ogn.items():
         ogn = mean_summary([nvt[name] for name in names], target)
         ogn_rdf = np.mean([runs[name].rdf for name in names], axis=0)
@@ -274,6 +397,8 @@ def study(system: str, model: Path, start: Path, work: Path, thermostat: str, nv
             "runs": names, "rdf": ogn_rdf.tolist(), "rdf_l1": rdf_l1(ogn_rdf, md_rdf),
             "D_rel": [o / m - 1.0 for o, m in zip(ogn["D"], md["D"])],
         }
+        if "vdos" in ogn and "vdos" in md:
+            comparison["variants"][v]["vdos_overlap"] = vdos_overlap(ogn["vdos"], md["vdos"])
     nve = {name: nve_summary(runs[name], ntypes) for name in ("nve_ogn", "nve_ogn_energy", "nve_md", "nve_md_k")}
     for name in ("nve_ogn", "nve_ogn_energy", "nve_md_k"):
         nve[name]["T_offset"] = nve[name]["T"] / nve["nve_md"]["T"] - 1.0

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import save_figure
-from .physics import FIT, LIMITS, SETTLE, VARIANTS
+from .physics import FIT, LIMITS, SETTLE, VARIANTS, VDOS_LAGS
 
 
 def _pct(x: float, digits: int = 1) -> str:
@@ -24,6 +24,55 @@ def _spread(x: float) -> str:
 
 def _mark(ok: bool) -> str:
     return "met" if ok else "**missed**"
+
+
+NOT_MEASURED = "not measured (rerun physics)"
+
+
+def _finite(x) -> bool:
+    return x is not None and bool(np.isfinite(x))
+
+
+def _rel(x: float, reference: float) -> float:
+    return x / reference - 1.0 if _finite(x) and _finite(reference) and reference != 0 else float("nan")
+
+
+def dynamics_rows(result: dict) -> list[tuple[str, list[str], str, str]]:
+    """The section's rows of the dynamics (judge/dynamics.py) as (label, one cell per fix ogn
+    variant, LAMMPS's cell, LAMMPS's spread): tau_alpha per type, or F_s at the longest lag for
+    a type whose F_s does not reach 1/e in every mean, with the difference from LAMMPS and the
+    spread of one run as D's row has; the VDOS overlap with LAMMPS per type. A summary from
+    before these were measured (no such keys) gets rows that say so."""
+    units, names = result["units"], result["type_names"]
+    time_unit, length = ("tau", "sigma") if units == "lj" else ("ps", "A")
+    comp, nvt = result["comparison"], result["nvt"]
+    ogns = [nvt[f"nvt_{v}"] for v in VARIANTS]
+    rows = []
+    measured = "md_fs" in comp and all("fs" in o for o in ogns)
+    for i, name in enumerate(names):
+        if not measured:
+            rows.append((f"tau_alpha of {name}", [NOT_MEASURED] * len(ogns), NOT_MEASURED, ""))
+            continue
+        q = comp["md_fs"]["q"]
+        taus = [o["tau_alpha"][i] for o in ogns] + [comp["md_tau_alpha"][i]]
+        if all(_finite(x) for x in taus):
+            key, label = "tau_alpha", f"tau_alpha of {name} ({time_unit}; F_s = 1/e at q = {q:.3g}/{length})"
+        else:
+            key = "fs_last"
+            label = (f"F_s of {name} at the longest lag ({comp['md_fs']['lag'][-1]:.3g} {time_unit}, "
+                     f"q = {q:.3g}/{length}; it does not reach 1/e)")
+        reference = comp[f"md_{key}"][i]
+        rows.append((label, [f"{o[key][i]:.4g} ({_pct(_rel(o[key][i], reference))}; "
+                             f"spread {_spread(o[f'{key}_spread'][i])})" for o in ogns],
+                     f"{reference:.4g}", _spread(comp[f"md_{key}_spread"][i])))
+    for i, name in enumerate(names):
+        label = f"VDOS overlap of {name} with LAMMPS's (1 = identical)"
+        overlaps = [comp["variants"][v].get("vdos_overlap") for v in VARIANTS]
+        if "md_vdos_overlap_seeds" not in comp or any(x is None for x in overlaps):
+            rows.append((label, [NOT_MEASURED] * len(ogns), NOT_MEASURED, ""))
+        else:
+            rows.append((label, [f"{x[i]:.3f}" for x in overlaps], f"{comp['md_vdos_overlap_seeds'][i]:.3f} (each seed)", ""))
+    return rows
 
 
 def checks(result: dict, variant: str = "ogn") -> list[tuple[str, str, bool]]:
@@ -77,6 +126,8 @@ def section(result: dict, image_dir: Path, doc_dir: Path) -> str:
             [f"{o['D'][i]:.4g} ({_pct(comp['variants'][v]['D_rel'][i])}; spread {_spread(o['D_spread'][i])})"
              for v, o in zip(VARIANTS, ogns)],
             f"{comp['md_D'][i]:.4g}", _spread(comp["md_D_spread"][i]))
+    for label, cells, md, spread in dynamics_rows(result):
+        row(label, cells, md, spread)
     row("RDF L1 difference from the LAMMPS mean", [f"{100 * comp['variants'][v]['rdf_l1']:.2f}%" for v in VARIANTS],
         f"{100 * comp['rdf_l1_md_seeds']:.2f}% (each seed)")
     row("wall time per run", [f"{o['seconds']:.0f} s" for o in ogns],
@@ -85,7 +136,16 @@ def section(result: dict, image_dir: Path, doc_dir: Path) -> str:
               "is the sample standard deviation of one run's D over the seeds, the noise of a single "
               "run at this size and length (that of a mean of n runs is about 1/sqrt(n) of it). D is the slope / 6 of the mean-square displacement averaged over "
               f"every time origin, fitted from {int(100 * FIT[0])}% to {int(100 * FIT[1])}% of the longest lag "
-              f"(half the run). Temperature averages leave out the first {int(100 * SETTLE)}% of the run.", "",
+              f"(half the run). Temperature averages leave out the first {int(100 * SETTLE)}% of the run. "
+              "F_s(q, t) is the self intermediate scattering function, averaged over every time origin "
+              "and over the directions of q, at the first peak of S(q) of LAMMPS's mean g(r) (Lorch-"
+              "windowed transform of g(r), which ends at the RDF's cutoff, so q is approximate); "
+              "tau_alpha is where F_s falls to 1/e (where it does not within the longest lag, F_s there "
+              "is compared). The VDOS is the Hann-windowed cosine transform of the normalized velocity "
+              f"autocorrelation (every time origin) over its first {int(100 * VDOS_LAGS)}% of lags; the "
+              "overlap is 1 - (1/2) integral |VDOS - VDOS_LAMMPS| df (1: the same spectrum), LAMMPS's "
+              "column each seed's against the LAMMPS mean. Both come from the dump, sampled as the MSD, "
+              "so the VACF is resolved no finer than that sampling.", "",
               "| acceptance | measured | |", "|---|---|---|"]
     for v in VARIANTS:
         lines += [f"| {VARIANTS[v][0]}: {q} | {x} | {_mark(ok)} |" for q, x, ok in checks(result, v)]
@@ -117,7 +177,8 @@ def plot(result: dict, image_dir: Path) -> None:
 
     s, runs, names = result["system"], result["runs"], result["type_names"]
     time_unit = "tau" if result["units"] == "lj" else "ps"
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, grid = plt.subplots(2, 3, figsize=(15, 8.4))
+    axes = grid[0]
     nvt, comp = result["nvt"], result["comparison"]
     md_runs = comp["md_runs"]
     colours = {"ogn": "C3", "ogn_energy": "C0"}
@@ -140,7 +201,13 @@ def plot(result: dict, image_dir: Path) -> None:
     axes[0].set(xlabel=f"time ({time_unit})", ylabel="temperature", title="temperature")
     axes[1].set(xlabel="r", ylabel="g(r)", title="radial distribution (run average)")
     axes[2].set(xlabel=f"lag ({time_unit})", ylabel="mean-square displacement", title="MSD per type, all time origins")
-    _finish(fig, axes, f"{s}: NVT ({result['thermostat']}) for {result['nvt_steps']} MD steps",
+    used = list(axes) + _plot_dynamics(result, grid[1], [("k", "LAMMPS", None)] + [
+        (colours[v], VARIANTS[v][0], v) for v in VARIANTS])
+    for ax in grid[1]:
+        if ax not in used:
+            ax.text(0.5, 0.5, NOT_MEASURED, ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+    _finish(fig, used, f"{s}: NVT ({result['thermostat']}) for {result['nvt_steps']} MD steps",
             image_dir / f"{s}_nvt.png")
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -162,6 +229,42 @@ def plot(result: dict, image_dir: Path) -> None:
     axes[0].set(xlabel=f"time ({time_unit})", ylabel="temperature", title="temperature")
     axes[1].set(xlabel=f"time ({time_unit})", ylabel="total energy (true potential + kinetic)", title="total energy")
     _finish(fig, axes, f"{s}: NVE for {result['nve_steps']} MD steps", image_dir / f"{s}_nve.png")
+
+
+def _plot_dynamics(result: dict, axes, groups) -> list:
+    """F_s(q, t), the VACF and the VDOS, the means of LAMMPS's runs and of each fix ogn variant's,
+    on three axes; returns those it drew on (none for a summary without them)."""
+    nvt, comp, names = result["nvt"], result["comparison"], result["type_names"]
+    time_unit = "tau" if result["units"] == "lj" else "ps"
+    used = []
+    for n, (key, x_key, y_key) in enumerate((("fs", "lag", "fs"), ("vacf", "lag", "z"), ("vdos", "freq", "dos"))):
+        curves = [(colour, who, comp.get(f"md_{key}") if v is None else nvt[f"nvt_{v}"].get(key))
+                  for colour, who, v in groups]
+        if any(c is None for _, _, c in curves):
+            continue
+        ax = axes[n]
+        used.append(ax)
+        for colour, who, c in curves:
+            for i, (style, type_name) in enumerate(zip(("-", "--"), names)):
+                x, y = np.asarray(c[x_key]), np.asarray(c[y_key][i])
+                if key == "fs":
+                    x, y = x[1:], y[1:]  # log axis: leave out lag 0
+                (ax.semilogx if key == "fs" else ax.plot)(x, y, color=colour, ls=style, lw=0.8,
+                                                          label=f"{who}, {type_name}")
+    titles = {"fs": (f"lag ({time_unit})", "F_s(q, t)", "F_s at the first peak of S(q)"),
+              "vacf": (f"lag ({time_unit})", "v(0).v(t) / v(0).v(0)", "VACF, all time origins"),
+              "vdos": (f"frequency (1/{time_unit})", "density of states (unit area)", "vibrational density of states")}
+    for ax, key in zip(axes, ("fs", "vacf", "vdos")):
+        if ax in used:
+            xlabel, ylabel, title = titles[key]
+            if key == "fs":
+                title += f", q = {comp['md_fs']['q']:.3g}/{'sigma' if result['units'] == 'lj' else 'A'}"
+                ax.axhline(1 / np.e, color="C2", lw=0.8, ls=":", label="1/e")
+            if key == "vacf":  # the lags the VDOS is the transform of (the VACF has decayed by then)
+                title += f" (the VDOS's {int(100 * VDOS_LAGS)}% of lags)"
+                ax.set_xlim(0, VDOS_LAGS * comp["md_vacf"]["lag"][-1])
+            ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    return used
 
 
 def _finish(fig, axes, title: str, path: Path) -> None:
