@@ -104,7 +104,7 @@ FixOGN::FixOGN(LAMMPS *lmp, int narg, char **arg) :
   const auto *kernel = inference->kernel();
   const int nprocs = comm->nprocs;
   comm_forward = *std::max_element(model->exchange_widths.begin(), model->exchange_widths.end());
-  // the fused kernel's pair sums (6) and angular moments (10 C) of foreign nodes
+  // the fused kernel's pair sums (6) and angular moments (10 C, 20 C at rank 3) of foreign nodes
   comm_reverse = std::max(6, kernel ? kernel->moment_width() : 0);
   if (comm->me == 0) {
     if (!device_note.empty()) utils::logmesg(lmp, "fix ogn: {}\n", device_note);

@@ -62,12 +62,12 @@ ImpulseKernel::ImpulseKernel(const torch::jit::Module &model)
   wt.n_mom = model.hasattr("n_mom") ? (int) model.attr("n_mom").toInt() : 0;
   // and those before the end moments have no end_mom
   wt.end_mom = wt.n_mom > 0 && model.hasattr("end_mom") && model.attr("end_mom").toInt() > 0;
-  // rank-3 moments (M3) are TorchScript only: the fix falls back to forward() with this reason
-  if (wt.n_mom > 0 && model.hasattr("mom_rank") && model.attr("mom_rank").toInt() != 2)
-    throw std::runtime_error("angular moments of rank " + std::to_string(model.attr("mom_rank").toInt()) +
-                             " (the fused kernel has rank 2)");
-  if (wt.n_mom > 0 && model.hasattr("mom_inv") && model.attr("mom_inv").toInt() > 0)
-    throw std::runtime_error("moment invariants (moment_invariants = true) are not in the fused kernel");
+  // those before rank-3 moments have rank 2, and those before the moment invariants none
+  wt.mom_rank = wt.n_mom > 0 && model.hasattr("mom_rank") ? (int) model.attr("mom_rank").toInt() : 2;
+  if (wt.mom_rank != 2 && wt.mom_rank != 3)
+    throw std::runtime_error("angular moments of rank " + std::to_string(wt.mom_rank) +
+                             " (the fused kernel has ranks 2 and 3)");
+  wt.mom_inv = wt.n_mom > 0 && model.hasattr("mom_inv") && model.attr("mom_inv").toInt() > 0;
   if (wt.n_types < 1 || wt.n_rbf < 2 || wt.n_pairs != wt.n_types * (wt.n_types + 1) / 2 || nstages < 1)
     throw std::runtime_error("unexpected shape: n_types " + std::to_string(wt.n_types) + ", n_rbf " +
                              std::to_string(wt.n_rbf) + ", n_pairs " + std::to_string(wt.n_pairs) + ", stages " +
@@ -105,11 +105,11 @@ ImpulseKernel::ImpulseKernel(const torch::jit::Module &model)
     const std::string prefix = "mlps." + std::to_string(s) + ".";
     // later stages see the moments of the start and, with end_mom, of the predicted end
     const int sets = s > 0 && wt.end_mom ? 2 : 1;
-    const int n_in = (s == 0 ? wt.n_rbf + 2 + wt.n_pairs : 2 * wt.n_rbf + 6 + wt.n_pairs) + 6 * wt.n_mom * sets;
+    const int n_in = (s == 0 ? wt.n_rbf + 2 + wt.n_pairs : 2 * wt.n_rbf + 6 + wt.n_pairs) + wt.mom_features() * sets;
     Mlp mlp;
     mlp.hidden1 = dense(prefix + "0", n_in, 0);
     mlp.hidden2 = dense(prefix + "2", mlp.hidden1.n_out, 0);
-    mlp.last = dense(prefix + "4", mlp.hidden2.n_out, (s == 0 ? 4 : 8) + 4 * wt.n_mom * sets);
+    mlp.last = dense(prefix + "4", mlp.hidden2.n_out, (s == 0 ? 4 : 8) + 2 * wt.mom_dirs() * sets);
     wt.mlps.push_back(std::move(mlp));
   }
 
@@ -245,7 +245,7 @@ void ImpulseKernel::stage(int s, int nnodes, const int64_t *types, const double 
 
 /* ----------------------------------------------------------------------
    angular moments: PairImpulseOGN._moments() over the full graph, here each unordered pair
-   once with the share of both atoms (M0, M2 even, M1 odd under i <-> j)
+   once with the share of both atoms (M0, M2 even, M1 and M3 odd under i <-> j)
 ------------------------------------------------------------------------- */
 
 // n floats at a 64-byte boundary inside buffer (the SIMD blocks' aligned loads and stores)
@@ -259,7 +259,7 @@ double *ImpulseKernel::moment_sums(int nnodes, const int32_t *ei, const int32_t 
                                    int64_t npairs, const int32_t *ni, const float *ri, int64_t nself,
                                    const double *rows)
 {
-  const int nm = weights.n_mom, width = 10 * nm;
+  const int nm = weights.n_mom, width = weights.mom_width();
   const size_t size = (size_t) nnodes * width;
   if (nm == 0) {
     mom_sums.assign(size, 0.0);
@@ -321,18 +321,40 @@ double *ImpulseKernel::moment_sums(int nnodes, const int32_t *ei, const int32_t 
 
 void ImpulseKernel::use_moments(int nnodes, bool end)
 {
-  const int nm = weights.n_mom, width = 10 * nm;
+  const int nm = weights.n_mom, width = weights.mom_width(), row = weights.mom_row();
+  const bool rank3 = weights.mom_rank == 3;
   std::vector<float> &moments = end ? moments_end : this->moments;
-  moments.resize((size_t) nnodes * width);
+  moments.resize((size_t) nnodes * row);
+  // the weights of _norm_features: a symmetric tensor's full contraction with itself counts
+  // each stored component as often as it occurs (xy twice; xxy three times, xyz six)
+  static const float w2[6] = {1, 1, 1, 2, 2, 2}, w3[10] = {1, 1, 1, 3, 3, 3, 3, 3, 3, 6};
   run_shares(nnodes, 2048, [&](int, int64_t begin, int64_t end) {
     for (int64_t n = begin; n < end; n++)
       for (int c = 0; c < nm; c++) {
         const double scale = weights.mom_inv_scale[c];
         const double *in = &mom_sums[(size_t) n * width];
-        float *out = &moments[(size_t) n * width];
+        float *out = &moments[(size_t) n * row];
         out[c] = (float) (in[c] * scale);
         for (int k = 0; k < 6; k++) out[nm + 6 * c + k] = (float) (in[nm + 6 * c + k] * scale);
         for (int k = 0; k < 3; k++) out[7 * nm + 3 * c + k] = (float) (in[7 * nm + 3 * c + k] * scale);
+        if (rank3)    // M3 after M1 (PairImpulseOGN.angular_moments)
+          for (int k = 0; k < 10; k++) out[10 * nm + 10 * c + k] = (float) (in[10 * nm + 10 * c + k] * scale);
+        if (!weights.mom_inv) continue;
+        // the atom's invariants, from the scaled float32 moments as _norm_features takes them:
+        // |M1|^2, M2 : M2 (, M3 : M3), each C wide, after the moments
+        const float *m1 = out + 7 * nm + 3 * c, *m2 = out + nm + 6 * c;
+        float *norms = out + width;
+        float n1 = 0.0f, n2 = 0.0f;
+        for (int k = 0; k < 3; k++) n1 += m1[k] * m1[k];
+        for (int k = 0; k < 6; k++) n2 += m2[k] * m2[k] * w2[k];
+        norms[c] = n1;
+        norms[nm + c] = n2;
+        if (rank3) {
+          const float *m3 = out + 10 * nm + 10 * c;
+          float n3 = 0.0f;
+          for (int k = 0; k < 10; k++) n3 += m3[k] * m3[k] * w3[k];
+          norms[2 * nm + c] = n3;
+        }
       }
   });
 }
@@ -487,8 +509,8 @@ void ImpulseKernel::moment_scatter(int n, const float *w, float *own, const int3
                                    double *table) const
 {
 #ifdef OGN_KERNEL_X86
-  if (avx512_loop) return avx512::moment_scatter(weights.n_mom, n, w, own, at, bt, table);
-  return avx2::moment_scatter(weights.n_mom, n, w, own, at, bt, table);
+  if (avx512_loop) return avx512::moment_scatter(weights.n_mom, weights.mom_width(), n, w, own, at, bt, table);
+  return avx2::moment_scatter(weights.n_mom, weights.mom_width(), n, w, own, at, bt, table);
 #endif
   throw std::runtime_error("the fused kernel needs an x86 CPU");
 }

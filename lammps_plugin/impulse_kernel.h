@@ -104,16 +104,17 @@ class ImpulseKernel {
                     const int32_t *ej, const float *r, int64_t npairs);
   void update(int s, int nnodes, const int64_t *types, const double *in, const double *sum, double *out) const;
 
-  // angular moments (moments = C > 0 in the model): 10 C numbers per node, else 0
-  int moment_width() const { return 10 * weights.n_mom; }
+  // angular moments (moments = C > 0 in the model): 10 C numbers per node (20 C at rank 3), else 0
+  int moment_width() const { return weights.mom_width(); }
   // whether stages s >= 1 also take the moments at the end of the step the stage before
   // predicted (end_moments in the model)
   bool end_moments() const { return weights.end_mom; }
   // their sums over the pairs (each unordered pair once, both atoms get their share, as the
   // full graph of PairImpulseOGN._moments has it) and over one-sided pairs (an atom and its
   // own periodic image, in boxes shorter than the cutoff: ni nodes, vectors in ri); nnodes x
-  // 10 C unscaled, in a buffer the caller may complete (other ranks' shares) before
-  // use_moments() scales them for the pair stages. With node rows [v, dr, dv] (width 9) in
+  // moment_width() unscaled, in a buffer the caller may complete (other ranks' shares) before
+  // use_moments() scales them for the pair stages (and appends each atom's invariants of
+  // them, with moment_invariants in the model). With node rows [v, dr, dv] (width 9) in
   // `rows`, the moments of the predicted end geometry, r_ij + dr_j - dr_i (an atom's own image
   // keeps its vector), for use_moments(nnodes, true)
   double *moment_sums(int nnodes, const int32_t *ei, const int32_t *ej, const float *r, int64_t npairs,
@@ -149,9 +150,19 @@ class ImpulseKernel {
   struct Weights {
     std::vector<Mlp> mlps;
     int n_types = 0, n_rbf = 0, n_pairs = 0, n_mom = 0;
+    int mom_rank = 2;    // 2: M0, M2, M1; 3: and M3 (moment_rank in the model)
     bool end_mom = false;
+    bool mom_inv = false;    // each atom's |M1|^2, M2 : M2 (, M3 : M3) in the pair features
     float r_min = 0, cutoff = 0, v_scale = 1, p_scale = 1, q_scale = 1, drag_coef = 0;
     std::vector<float> mom_inv_scale;    // 1 / mom_scale per moment channel
+    // the sizes of PairImpulseOGN.__init__, per moment set: an atom's moments (mom_width), its
+    // invariants of them (norms per channel), the row of both that the pair loop reads per atom
+    // (mom_row), a pair's features (n_mfeat there) and its extra directions (n_dir there)
+    int mom_width() const { return (mom_rank == 3 ? 20 : 10) * n_mom; }
+    int norms() const { return mom_inv ? (mom_rank == 3 ? 3 : 2) : 0; }
+    int mom_row() const { return mom_width() + norms() * n_mom; }
+    int mom_features() const { return ((mom_rank == 3 ? 8 : 6) + 2 * norms()) * n_mom; }
+    int mom_dirs() const { return (mom_rank == 3 ? 3 : 2) * n_mom; }
   };
 
   // the instruction set of the pair loop: "avx512" (16 pairs per step) or "avx2" (8)
@@ -167,7 +178,8 @@ class ImpulseKernel {
   mutable Workers workers;    // const passes (update) run on them too
   // per thread and node: impulse (3) and position correction (3)
   std::vector<std::vector<double>> sums;
-  // per node: the moment sums, then (use_moments) scaled in float32 for the pair loop
+  // per node: the moment sums, then (use_moments) scaled in float32 for the pair loop, with
+  // the atom's invariants of them after (mom_row() floats)
   std::vector<double> mom_sums;
   std::vector<std::vector<double>> mom_parts;    // threads 2, 3, ...: their shares of mom_sums
   std::vector<float> moments, moments_end;

@@ -484,13 +484,17 @@ def save_like(model: torch.nn.Module, trained: Path, path: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("moments", [0, 3], ids=["pairs", "rank 3 and invariants"])
 @pytest.mark.parametrize("isa", ["best", "avx2"])
-def test_fused_kernel_matches_torchscript_for_any_width(impulse_run, tiny_lj, tmp_path, monkeypatch, isa):
-    """Both instruction sets of the pair loop (AVX-512 where the CPU has it, and AVX2)."""
+def test_fused_kernel_matches_torchscript_for_any_width(impulse_run, tiny_lj, tmp_path, monkeypatch, isa, moments):
+    """Both instruction sets of the pair loop (AVX-512 where the CPU has it, and AVX2), for a
+    model of pair features only and for one with every moment term: rank-3 moments and their
+    invariants at the start and at the predicted end (3 channels: not a multiple of anything)."""
     if isa == "avx2":
         monkeypatch.setenv("OGN_KERNEL_ISA", "avx2")
     trained = impulse_run[0] / "model.pt"
-    model = save_like(odd_model(trained), trained, tmp_path / "odd.pt")
+    model = save_like(odd_model(trained, moments=moments, end_moments=moments > 0, moment_rank=3 if moments else 2,
+                                moment_invariants=moments > 0), trained, tmp_path / "odd.pt")
     runs = {}
     for kernel in ("fused", "torch"):
         proc = run_ogn(tmp_path / kernel, model, tiny_lj / "equilibrated.data", ninf=4, kernel=kernel)
@@ -553,14 +557,17 @@ def short_box(like: Path, path: Path, length: float, n: int = 12) -> Path:
     return path
 
 
+@pytest.mark.parametrize("rank", [2, 3], ids=["rank 2", "rank 3 and invariants"])
 @pytest.mark.parametrize("end", [False, True], ids=["start", "end moments"])
 @pytest.mark.parametrize("box", ["box", "short box"])
-def test_fused_kernel_computes_the_angular_moments(impulse_run, tiny_lj, tmp_path, box, end):
+def test_fused_kernel_computes_the_angular_moments(impulse_run, tiny_lj, tmp_path, box, end, rank):
     """A model with angular moments (2 channels; and with those of the predicted end geometry
-    in its later stage) in the fused kernel against its TorchScript forward(); in a box
-    shorter than the cutoff an atom's own images count in its moments."""
+    in its later stage; of rank 2, or of rank 3 with the atoms' invariants of them) in the fused
+    kernel against its TorchScript forward(); in a box shorter than the cutoff an atom's own
+    images count in its moments."""
     trained = impulse_run[0] / "model.pt"
-    model = save_like(odd_model(trained, moments=2, end_moments=end), trained, tmp_path / "moments.pt")
+    kind = dict(moment_rank=rank, moment_invariants=rank == 3)
+    model = save_like(odd_model(trained, moments=2, end_moments=end, **kind), trained, tmp_path / "moments.pt")
     data = tiny_lj / "equilibrated.data"
     if box == "short box":
         data = short_box(data, tmp_path / "short.data", 2.4)
@@ -582,14 +589,14 @@ def test_fused_kernel_computes_the_angular_moments(impulse_run, tiny_lj, tmp_pat
     # aside, here: a model without moments) moves the atoms differently
     without = save_like(odd_model(trained, moments=0), trained, tmp_path / "none.pt")
     plain_proc = run_ogn(tmp_path / "none", without, data, ninf=2, kernel="fused")
-    # the reported memory counts the moments (10 C doubles of sums and 10 C floats; C = 2)
-    # on top of what the same model without them holds
+    # the reported memory counts the moments (10 C doubles of sums and 10 C floats; C = 2;
+    # more at rank 3) on top of what the same model without them holds
     per_atom_without = float(re.search(r"(\d+) bytes per atom", plain_proc.stdout).group(1))
     assert per_atom - per_atom_without >= 20 * 8 + 20 * 4, (per_atom, per_atom_without)
     assert np.abs(frames(tmp_path / "none")[1].velocities - plain[1].velocities).max() > 1e-2 * np.abs(
         plain[1].velocities - plain[0].velocities).max()
     if end:    # and the end moments hold 10 C more floats per atom than the start's alone
-        start_only = save_like(odd_model(trained, moments=2), trained, tmp_path / "start.pt")
+        start_only = save_like(odd_model(trained, moments=2, **kind), trained, tmp_path / "start.pt")
         start_proc = run_ogn(tmp_path / "start", start_only, data, ninf=2, kernel="fused")
         per_atom_start = float(re.search(r"(\d+) bytes per atom", start_proc.stdout).group(1))
         assert per_atom - per_atom_start >= 20 * 4, (per_atom, per_atom_start)
@@ -734,26 +741,40 @@ def test_a_model_with_angular_moments_on_one_and_two_ranks(impulse_run, tiny_lj,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("rank, invariants, why", [
-    (3, False, "angular moments of rank 3 (the fused kernel has rank 2)"),
-    (2, True, "moment invariants (moment_invariants = true) are not in the fused kernel")], ids=["rank3", "invariants"])
-def test_torchscript_only_moments_on_one_and_two_ranks(impulse_run, tiny_lj, tmp_path, rank, invariants, why):
-    """The fused kernel has rank-2 moments only, without their full invariants: such a model
-    runs in TorchScript, says why, and agrees with the Python rollout on one rank and with
-    itself on two."""
+@pytest.mark.parametrize("rank, invariants", [(3, False), (2, True), (3, True)],
+                         ids=["rank3", "invariants", "rank3 invariants"])
+def test_rank_3_moments_and_invariants_on_one_and_two_ranks(impulse_run, tiny_lj, tmp_path, rank, invariants):
+    """Rank-3 moments (M3 after M1: 20 C numbers per atom through the exchange) and the atoms'
+    own invariants of their moments, with end moments, in the fused kernel: on one rank its
+    first inference is the Python rollout's and its run the TorchScript forward()'s; on two
+    ranks (fused kernel, newton on and off, and TorchScript's program of stages) the runs agree
+    with one rank."""
     trained = impulse_run[0] / "model.pt"
     odd = odd_model(trained, moments=2, end_moments=True, moment_rank=rank, moment_invariants=invariants)
     model = save_like(odd, trained, tmp_path / "m.pt")
     proc = run_ogn(tmp_path / "one", model, tiny_lj / "equilibrated.data", ninf=4)
-    assert "TorchScript forward() (no fused kernel: model" in proc.stdout
-    assert why in proc.stdout
+    assert "1 MPI rank(s), fused CPU kernel" in proc.stdout and "4 stage(s)" in proc.stdout, proc.stdout[-2000:]
+    assert all(float(x) <= 1e-5 for x in CHECKED.search(proc.stdout).groups())
     one = frames(tmp_path / "one")
     assert_first_inference_is_the_rollouts(model, one)
-    run_ogn(tmp_path / "two", model, tiny_lj / "equilibrated.data", ninf=4, mpi=2, procs="* * *")
-    two = frames(tmp_path / "two")
-    assert np.abs(one[-1].positions - two[-1].positions).max() <= 1e-4 * spacing(one[-1])
-    assert np.abs(one[-1].velocities - two[-1].velocities).max() <= 1e-4 * np.abs(one[-1].velocities).max()
-    assert momentum_drift(two) < 1e-6
+    assert np.abs(one[-1].positions - one[0].positions).max() > 1e-2 * spacing(one[-1])
+    run_ogn(tmp_path / "torch", model, tiny_lj / "equilibrated.data", ninf=4, kernel="torch")
+    plain = frames(tmp_path / "torch")
+    for attr in ("positions", "velocities"):
+        change = getattr(plain[1], attr) - getattr(plain[0], attr)
+        error = np.abs(getattr(one[1], attr) - getattr(plain[1], attr)).max()
+        assert error <= 1e-5 * np.abs(change).max(), (attr, error / np.abs(change).max())
+    assert np.abs(one[-1].positions - plain[-1].positions).max() <= 1e-4 * spacing(one[-1])
+    for kernel, newton in (("fused", "on"), ("fused", "off"), ("torch", "on")):
+        two_proc = run_ogn(tmp_path / f"{kernel}_{newton}", model, tiny_lj / "equilibrated.data", ninf=4, mpi=2,
+                           procs="* * *", kernel=kernel, newton=newton)
+        if kernel == "fused":
+            assert f"fused CPU kernel, 1 thread(s), {'avx512' if 'avx512' in proc.stdout else 'avx2'}, newton {newton}" \
+                in two_proc.stdout
+        two = frames(tmp_path / f"{kernel}_{newton}")
+        assert np.abs(one[-1].positions - two[-1].positions).max() <= 1e-4 * spacing(one[-1]), (kernel, newton)
+        assert np.abs(one[-1].velocities - two[-1].velocities).max() <= 1e-4 * np.abs(one[-1].velocities).max()
+        assert momentum_drift(two) < 1e-6
 
 
 def test_kernel_threads_agree_with_one_thread(impulse_run, impulse_serial, tiny_lj, tmp_path):
